@@ -1,0 +1,85 @@
+"""Run directories: config, per-epoch metrics.json and the training plot, never overwritten."""
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from .plots import plot_history
+
+
+def new_run_dir(base: str | os.PathLike, name: str = "run") -> Path:
+    """Create and return a fresh folder base/<timestamp>-<name>[-N]; an existing one is never reused."""
+    base = Path(base).expanduser()
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        path = base / (f"{stamp}-{name}" if n == 1 else f"{stamp}-{name}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free run directory name under {base}")
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    """Write JSON to a temporary file beside path, then rename it over path."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def environment(device: torch.device) -> dict:
+    """What a result depends on: device name, library versions, platform."""
+    from . import __version__
+    import torchvision
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
+    return {"device": str(device), "device_name": name, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "python": sys.version.split()[0],
+            "s5utils": __version__, "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}
+
+
+class RunRecorder:
+    """Keeps metrics.json in run_dir current after every epoch, and writes the plot at the end."""
+
+    def __init__(self, run_dir: Path, config: dict, device: torch.device) -> None:
+        self.run_dir = Path(run_dir)
+        self.record = {"status": "running", "config": config, "environment": environment(device),
+                       "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       "wall_seconds": 0.0, "history": []}
+        self._start = time.perf_counter()
+        self._save()
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.json"
+
+    def epoch_end(self, history: list[dict]) -> None:
+        """Record the history so far; a crash after this loses no finished epoch."""
+        self.record["history"] = list(history)
+        self._save()
+
+    def finish(self, status: str = "completed", error: str | None = None) -> Path:
+        """Mark the run completed/failed/interrupted, save the plot, and return metrics.json's path."""
+        self.record.update(status=status, finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if error:
+            self.record["error"] = error
+        if self.record["history"]:
+            self.record["final"] = self.record["history"][-1]
+            plot_history(self.record["history"]).savefig(self.run_dir / "training_plot.png", dpi=100)
+        self._save()
+        return self.metrics_path
+
+    def _save(self) -> None:
+        self.record["wall_seconds"] = round(time.perf_counter() - self._start, 3)
+        write_json_atomic(self.metrics_path, self.record)
