@@ -5,12 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs
 
+# make run executes notebooks/S5.ipynb with papermill; the overrides become its parameters.
+NOTEBOOK_ARGS := $(if $(EPOCHS),-p epochs $(EPOCHS)) $(if $(BATCH_SIZE),-p batch_size $(BATCH_SIZE)) \
+	$(if $(LR),-p lr $(LR)) $(if $(SEED),-p seed $(SEED)) $(if $(DEVICE),-p device $(DEVICE)) \
+	$(if $(MAX_BATCHES),-p max_batches $(MAX_BATCHES)) $(if $(DATA),-p data_root $(DATA))
+
 TRAIN_ARGS := --out $(OUT) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
 	$(if $(LR),--lr $(LR)) $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE)) \
 	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA))
 
-.PHONY: run test data summary clean
+.PHONY: run train test browser data summary clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +25,23 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed  ## set up, fetch MNIST, train the seed recipe into a new folder under runs/
+run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a new folder under runs/
+	@dir="$(OUT)/$$(date +%Y%m%d-%H%M%S)-S5"; mkdir -p "$(OUT)" && mkdir "$$dir" && \
+	$(BIN)/python -m papermill notebooks/S5.ipynb "$$dir/S5.ipynb" -p run_dir "$$dir" $(NOTEBOOK_ARGS) && \
+	echo "Run directory: $$dir (S5.ipynb executed, metrics.json, training_plot.png)"
+
+train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train
 	$(BIN)/python -m s5utils train $(TRAIN_ARGS)
 
-test: $(VENV)/.installed  ## set up, then run the whole test suite
+test: $(VENV)/.installed browser  ## set up, then run the whole test suite (notebooks with nbval included)
 	$(BIN)/python -m pytest
+
+# The JupyterLab test drives a headless Chromium; install Debian's where we may, else that test skips.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "note: chromium is not installed and needs root + apt-get; tests/test_jupyterlab.py will skip"; fi
 
 data: $(VENV)/.installed
 	$(BIN)/python -m s5utils data $(if $(DATA),--root $(DATA))

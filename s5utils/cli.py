@@ -1,6 +1,9 @@
-"""`python -m s5utils {data,summary,train}`: provision MNIST, print the model table, train the seed recipe."""
+"""`python -m s5utils {data,summary,train,sweep}`: provision MNIST, print the model table, train the seed recipe,
+sweep the notebook over a grid."""
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
 
 from .config import ConfigError, TrainConfig, make_config
 from .device import get_device
@@ -38,7 +41,43 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         train.add_argument(flag, dest=name, metavar=name.upper(),
                            help=f"{help_text} (default: {getattr(DEFAULTS, name)})")
+    add_sweep_parser(commands)
     return parser
+
+
+def add_sweep_parser(commands) -> None:
+    """`sweep`: run the notebook once per combination of the listed values."""
+    sweep = commands.add_parser("sweep", allow_abbrev=False,
+                                help="execute notebooks/S5.ipynb with papermill over a grid of parameters")
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")   # as in `train`
+        sweep.add_argument(flag, dest=field.name, nargs="+", metavar=field.name.upper(),
+                           help=f"one or more values (default: {getattr(DEFAULTS, field.name)})")
+    sweep.add_argument("--notebook", help="the notebook to run (default: notebooks/S5.ipynb of this checkout)")
+
+
+def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Validate the grid, run it, print where the table and plot are; 1 if any run failed."""
+    from .sweep import sweep
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    for name in ("data_root", "out_dir"):   # the notebooks run in their own folders: pin paths to this cwd
+        if name in given:
+            given[name] = [str(Path(v).expanduser().resolve()) for v in given[name]]
+    out_dir = given.pop("out_dir", [DEFAULTS.out_dir])
+    if len(out_dir) > 1:
+        parser.error("argument --out: give one folder")
+    axes = {name: values for name, values in given.items() if len(values) > 1}
+    fixed = {name: values[0] for name, values in given.items() if len(values) == 1}
+    try:
+        folder, rows = sweep(axes, fixed, out_dir[0], args.notebook)
+    except ConfigError as exc:
+        parser.error(f"argument --{str(exc).split()[0].replace('_', '-')}: {exc}")
+    failed = sum(row["status"] != "completed" for row in rows)
+    print(f"Sweep: {len(rows) - failed} of {len(rows)} runs completed; table {folder / 'results.md'}, "
+          f"plot {folder / 'test_accuracy.png'}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +105,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         root = args.root or default_data_root()
         print(provision_mnist(root, repair=True))
         return 0
+    if args.command == "sweep":
+        return run_sweep_command(args, parser)
     if args.command == "summary":
         from .models import Net
         from .summary import summary

@@ -1,0 +1,123 @@
+"""What a trained classifier gets wrong: predictions, misclassified images, a gallery and a confusion matrix."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from matplotlib.figure import Figure
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from .data import MNIST_MEAN, MNIST_STD
+
+
+@dataclass
+class Predictions:
+    """Every image of a pass over a loader with its true label, predicted label and confidence (max probability)."""
+
+    images: torch.Tensor       # (N, C, H, W), as the loader gave them (normalized), on the CPU
+    targets: torch.Tensor      # (N,)
+    predicted: torch.Tensor    # (N,)
+    confidence: torch.Tensor   # (N,) softmax probability of the predicted class
+
+    def wrong(self) -> "Predictions":
+        """Only the misclassified images, most confident mistakes first."""
+        idx = (self.predicted != self.targets).nonzero().flatten()
+        idx = idx[self.confidence[idx].argsort(descending=True)]
+        return Predictions(self.images[idx], self.targets[idx], self.predicted[idx], self.confidence[idx])
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def take(dataset: Dataset, n: int, transform=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n (images, labels) of a torchvision MNIST-style dataset, through transform if given
+    (else the dataset's own, random augmentation included)."""
+    if transform is None:
+        items = [dataset[i] for i in range(n)]
+    else:
+        items = [(transform(Image.fromarray(dataset.data[i].numpy())), int(dataset.targets[i]))
+                 for i in range(n)]
+    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu",
+            max_batches: int | None = None) -> Predictions:
+    """Run model over loader (in eval mode) and keep images, labels, predictions and confidences."""
+    model.eval()
+    parts = {"images": [], "targets": [], "predicted": [], "confidence": []}
+    for batch_idx, (x, y) in enumerate(loader):
+        if max_batches is not None and batch_idx >= max_batches:
+            break
+        # softmax of log_softmax output is the same probabilities, so this works for logits or log-probs.
+        probs = model(x.to(device)).softmax(dim=1).cpu()
+        conf, pred = probs.max(dim=1)
+        for key, value in zip(parts, (x.cpu(), y.cpu(), pred, conf)):
+            parts[key].append(value)
+    return Predictions(**{k: torch.cat(v) for k, v in parts.items()})
+
+
+def image_grid(images: torch.Tensor, titles: list[str], cols: int = 8, colours: list[str] | None = None) -> Figure:
+    """Normalized (N, 1, H, W) images in a grid, each with its title; Normalize is undone for display."""
+    n = len(titles)
+    rows = max(1, -(-n // cols))
+    fig = Figure(figsize=(1.6 * cols, 1.9 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow((images[i, 0] * MNIST_STD + MNIST_MEAN).numpy(), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(titles[i], fontsize=9, color=colours[i] if colours else "black")
+    fig.tight_layout()
+    return fig
+
+
+def gallery(preds: Predictions, n: int = 16, cols: int = 8) -> Figure:
+    """A grid of the first n images, each titled 'true 7 / pred 1 (93%)', red where the prediction is wrong."""
+    n = min(n, len(preds))
+    titles = [f"true {preds.targets[i]} / pred {preds.predicted[i]}\n({100 * preds.confidence[i]:.0f}%)"
+              for i in range(n)]
+    colours = ["tab:red" if preds.targets[i] != preds.predicted[i] else "black" for i in range(n)]
+    return image_grid(preds.images[:n], titles, cols, colours)
+
+
+def confusion_matrix(targets: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
+    """counts[t, p] = how many images of true class t were predicted as p."""
+    flat = targets.long() * num_classes + predicted.long()
+    return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
+
+
+def format_confusion(counts: torch.Tensor) -> str:
+    """The confusion matrix as a text table: rows are true labels, columns predictions, then per-class recall."""
+    k = counts.shape[0]
+    lines = ["true\\pred " + "".join(f"{p:>6}" for p in range(k)) + "   recall"]
+    for t in range(k):
+        total = counts[t].sum().item()
+        recall = f"{100 * counts[t, t].item() / total:7.2f}%" if total else "      -"
+        lines.append(f"{t:>9} " + "".join(f"{c:>6}" for c in counts[t].tolist()) + f" {recall}")
+    return "\n".join(lines)
+
+
+def plot_confusion(counts: torch.Tensor) -> Figure:
+    """A heat map of the confusion matrix with the count in every cell; the diagonal is what went right."""
+    k = counts.shape[0]
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
+    # Log-ish scale: the diagonal's thousands would otherwise hide the off-diagonal handfuls.
+    shown = counts.float().log1p()
+    im = ax.imshow(shown.numpy(), cmap="Blues")
+    for t in range(k):
+        for p in range(k):
+            value = counts[t, p].item()
+            if value:
+                ax.text(p, t, str(value), ha="center", va="center", fontsize=8,
+                        color="white" if shown[t, p] > shown.max() / 2 else "black")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    ax.set_title("Confusion matrix (colour: log count)")
+    fig.colorbar(im, ax=ax, label="log(1 + count)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,84 @@
+"""Notebook helpers: validate the papermill parameters cell and open the notebook's run directory."""
+import difflib
+import os
+import types
+from dataclasses import fields
+from pathlib import Path
+
+from .config import ConfigError, TrainConfig, make_config
+from .data import default_data_root
+from .provision import RAW_MD5, md5, raw_dir
+from .runs import new_run_dir
+
+# Parameters a notebook may set beyond TrainConfig's fields: the exact folder for this run's records
+# (make run and the sweep pass the folder that also receives the executed notebook).
+NOTEBOOK_PARAMETERS = {"run_dir": None}
+# Names a notebook defines before its parameters cell that are not parameters: the Colab cell's constant,
+# and IPython's own history variables.
+NOT_PARAMETERS = {"REPO", "In", "Out"}
+
+
+class NotebookConfigError(ConfigError):
+    """A bad notebook parameter; IPython shows it as one line instead of a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this hook instead of printing the frames: a student sees the fix, not our internals.
+        return [f"ConfigError: {self}"]
+
+
+def parameter_names(namespace: dict) -> list[str]:
+    """The names in a notebook's globals that look like parameters: public plain values, not modules or functions.
+
+    Globals keep the order in which names were first bound. A TrainConfig already in the namespace is the
+    result of an earlier run of the config cell (a re-run in JupyterLab): names bound after it belong to
+    later cells, so the scan stops there.
+    """
+    names = []
+    for name, value in namespace.items():
+        if isinstance(value, TrainConfig):
+            break
+        if (not name.startswith("_") and name not in NOT_PARAMETERS
+                and not isinstance(value, (types.ModuleType, type)) and not callable(value)):
+            names.append(name)
+    return names
+
+
+def config_from_globals(namespace: dict, **extra_allowed) -> TrainConfig:
+    """Validate every parameter-like global (so a misspelt papermill -p name is an error) into a TrainConfig.
+
+    Names that are TrainConfig fields go through make_config(); NOTEBOOK_PARAMETERS and extra_allowed
+    names are accepted as they are (read them from the namespace yourself); anything else is unknown.
+    """
+    known = [f.name for f in fields(TrainConfig)]
+    allowed = set(known) | set(NOTEBOOK_PARAMETERS) | set(extra_allowed)
+    params = {}
+    for name in parameter_names(namespace):
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(allowed))}"
+            raise NotebookConfigError(f"unknown parameter {name!r}{hint}")
+        if name in known:
+            params[name] = namespace[name]
+    run_dir = namespace.get("run_dir")
+    if run_dir is not None and (not isinstance(run_dir, str) or not run_dir.strip()):
+        raise NotebookConfigError(f"run_dir must be a folder path, or None for a new folder under out_dir, "
+                                  f"got {run_dir!r}")
+    try:
+        return make_config(**params)
+    except ConfigError as exc:
+        raise NotebookConfigError(str(exc)) from None
+
+
+def data_checksums(root: str | os.PathLike | None = None) -> str:
+    """One line per MNIST file: its name and md5, as read from disk now (they must equal torchvision's)."""
+    folder = raw_dir(root if root is not None else default_data_root())
+    return "\n".join(f"{name:<24} md5 {md5(folder / name)}" for name in RAW_MD5)
+
+
+def open_run_dir(config: TrainConfig, run_dir: str | None = None, name: str = "S5") -> Path:
+    """The folder that receives metrics.json and the plot: run_dir if given (created), else a new one under out_dir."""
+    if run_dir:
+        path = Path(run_dir).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return new_run_dir(config.out_dir, name).resolve()

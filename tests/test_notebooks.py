@@ -1,0 +1,59 @@
+"""Every notebook in notebooks/ re-executes with nbval and reproduces its stored, deterministic outputs.
+
+The copy under test gets epochs=1, max_batches=2 injected by papermill (the shared notebook convention),
+so a CI run is short; cells whose output depends on training carry the nbval-ignore-output tag.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+papermill = pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+pytest.importorskip("nbval", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CI_PARAMETERS = {"epochs": 1, "max_batches": 2}
+
+
+def run_nbval(notebook: Path, workdir: Path, data_root: Path) -> subprocess.CompletedProcess:
+    """Inject the CI parameters into a copy of notebook in workdir and run nbval on it in a subprocess."""
+    copy = workdir / notebook.name
+    papermill.execute_notebook(str(notebook), str(copy), parameters=CI_PARAMETERS, prepare_only=True,
+                               log_output=False, progress_bar=False)
+    shutil.copy(HERE / "nbval_conftest.py", workdir / "conftest.py")
+    env = dict(os.environ, S5UTILS_DATA=str(data_root),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+           "--nbval-sanitize-with", str(HERE / "nbval_sanitize.cfg"), "-p", "no:cacheprovider",
+           "--rootdir", str(workdir), "-q", str(copy)]
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=1200)
+
+
+def test_notebooks_folder_is_not_empty():
+    assert [p.name for p in NOTEBOOKS if p.name == "S5.ipynb"], "notebooks/S5.ipynb is missing"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_reproduces_its_stored_outputs(notebook, mnist_root, tmp_path):
+    done = run_nbval(notebook, tmp_path, mnist_root)
+    assert done.returncode == 0, f"nbval failed on {notebook.name}:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_follows_the_shared_conventions(notebook):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    first = code[1] if "google.colab" in code[0].source else code[0]
+    assert "parameters" in first.metadata.get("tags", []), "the first code cell (after the Colab cell) is tagged parameters"
+    for name in ("epochs", "max_batches", "seed"):
+        assert f"{name} =" in first.source, f"the parameters cell sets {name}"
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "committed after one top-to-bottom run"
+    assert any(c.outputs for c in code), "committed with its outputs, so nbval has something to compare"
