@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a new folder under runs/
 	@dir="$(OUT)/$$(date +%Y%m%d-%H%M%S)-S5"; mkdir -p "$(OUT)" && mkdir "$$dir" && \
 	$(BIN)/python -m papermill notebooks/S5.ipynb "$$dir/S5.ipynb" -p run_dir "$$dir" $(NOTEBOOK_ARGS) && \
-	echo "Run directory: $$dir (S5.ipynb executed, metrics.json, training_plot.png)"
+	echo "Run directory: $$dir (the executed S5.ipynb, metrics.json, training_plot.png, model.pt)"
 
 train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train
 	$(BIN)/python -m s5utils train $(TRAIN_ARGS)

@@ -74,7 +74,7 @@ def write_table(rows: list[dict], axes: list[str], folder: Path) -> tuple[Path, 
     def cell(value) -> str:
         if value is None:
             return ""
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        text = f"{value:.6g}" if isinstance(value, float) else str(value)
         return text.replace("|", "\\|").replace("\n", " ")
 
     shown = [c for c in columns if c != "run_dir"]
