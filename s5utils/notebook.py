@@ -2,6 +2,7 @@
 import difflib
 import os
 import types
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
@@ -43,14 +44,15 @@ def parameter_names(namespace: dict) -> list[str]:
     return names
 
 
-def config_from_globals(namespace: dict, **extra_allowed) -> TrainConfig:
+def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> TrainConfig:
     """Validate every parameter-like global (so a misspelt papermill -p name is an error) into a TrainConfig.
 
-    Names that are TrainConfig fields go through make_config(); NOTEBOOK_PARAMETERS and extra_allowed
-    names are accepted as they are (read them from the namespace yourself); anything else is unknown.
+    Names that are TrainConfig fields go through make_config(); NOTEBOOK_PARAMETERS and extra_names
+    (a notebook's own parameters) are accepted as they are, to be read and checked by the notebook;
+    any other name is unknown.
     """
     known = [f.name for f in fields(TrainConfig)]
-    allowed = set(known) | set(NOTEBOOK_PARAMETERS) | set(extra_allowed)
+    allowed = set(known) | set(NOTEBOOK_PARAMETERS) | set(extra_names)
     params = {}
     for name in parameter_names(namespace):
         if name not in allowed:

@@ -50,6 +50,13 @@ def test_config_from_globals_rejects_a_bad_parameter_by_name(params, message):
     assert info.value._render_traceback_() == [f"ConfigError: {info.value}"]  # IPython shows this one line
 
 
+def test_a_notebook_may_declare_its_own_extra_parameters():
+    namespace = notebook_namespace(checkpoint="model.pt")
+    with pytest.raises(ConfigError, match="unknown parameter 'checkpoint'"):
+        config_from_globals(namespace)
+    assert config_from_globals(namespace, extra_names=["checkpoint"]).epochs == 20
+
+
 def test_a_rerun_of_the_config_cell_ignores_variables_of_later_cells():
     namespace = notebook_namespace()
     namespace["config"] = config_from_globals(namespace)
