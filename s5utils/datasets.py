@@ -69,6 +69,7 @@ def mnist_like_datasets(name: str, root: str | os.PathLike | None = None, downlo
 
     MNIST keeps the seed's transforms and its offline fallback; the others need the internet once (or their
     files in place). train_augment: PIL transforms applied to training images before ToTensor/Normalize.
+    EMNIST images come transposed, as torchvision stores them; add a transpose to train_augment to view them.
     """
     key = name.lower().replace("-", "").replace("_", "")
     if key not in MNIST_LIKE:
@@ -77,6 +78,8 @@ def mnist_like_datasets(name: str, root: str | os.PathLike | None = None, downlo
     if key == "mnist":
         return mnist_datasets(root)
     cls = MNIST_LIKE[key]
+    if cls is datasets.EMNIST and split not in datasets.EMNIST.splits:
+        raise ValueError(f"unknown EMNIST split {split!r}; choose one of {', '.join(datasets.EMNIST.splits)}")
     root = Path(root).expanduser() if root is not None else default_data_root()
     extra = {"split": split} if cls is datasets.EMNIST else {}
     try:

@@ -66,3 +66,8 @@ def test_missing_files_without_download_say_where_to_put_them(tmp_path):
 def test_mnist_keeps_the_seed_pipeline(mnist_root):
     train, test = mnist_like_datasets("MNIST", root=mnist_root)
     assert len(train) == 60_000 and len(test) == 10_000
+
+
+def test_an_unknown_emnist_split_names_the_valid_ones(tmp_path):
+    with pytest.raises(ValueError, match="unknown EMNIST split 'vowels'; choose one of byclass, bymerge"):
+        mnist_like_datasets("EMNIST", root=tmp_path, split="vowels")
