@@ -126,8 +126,3 @@ def layer_table(model: nn.Module, input_size: tuple[int, ...] = (1, 28, 28), dev
     """The per-layer study table (shape, params, MACs, RF, jump) as text, ready to print."""
     return format_layer_table(layer_stats(model, input_size, device))
 
-
-def final_receptive_field(model: nn.Module, input_size: tuple[int, ...] = (1, 28, 28)) -> int:
-    """The receptive field of the last spatial layer: does the network see the whole digit?"""
-    return [s.rf for s in layer_stats(model, input_size) if s.rf is not None][-1]
-
