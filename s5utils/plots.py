@@ -1,4 +1,7 @@
 """Figures made from a training history (a list of per-epoch metric dicts)."""
+import json
+from pathlib import Path
+
 from matplotlib.figure import Figure
 
 PANELS = [("train_loss", "Training Loss"), ("train_acc", "Training Accuracy"),
@@ -17,5 +20,41 @@ def plot_history(history: list[dict]) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)" if key.endswith("acc") else "loss")
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def load_history(source) -> list[dict]:
+    """A history from a list of per-epoch dicts, or from a run's metrics.json (its "history" list)."""
+    if isinstance(source, list):
+        return source
+    path = Path(source)
+    if path.is_dir():
+        path = path / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no metrics file at {path}; pass a history list, a metrics.json or its run folder")
+    return json.loads(path.read_text())["history"]
+
+
+def plot_histories(runs: dict, keys: tuple[str, ...] = ("train_loss", "test_loss", "train_acc", "test_acc")) -> Figure:
+    """One panel per metric, one line per run: runs maps a label to a history list or a metrics.json path."""
+    histories = {label: load_history(source) for label, source in runs.items()}
+    if not histories:
+        raise ValueError("plot_histories needs at least one run, e.g. {'seed': history}")
+    titles = dict(PANELS)
+    cols = min(len(keys), 2)
+    rows = -(-len(keys) // cols)
+    fig = Figure(figsize=(7.5 * cols, 5 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        for label, history in histories.items():
+            ax.plot([r["epoch"] for r in history], [r[key] for r in history], marker="o", label=label)
+        ax.set_title(titles.get(key, key))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy (%)" if key.endswith("acc") else key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig
