@@ -7,9 +7,9 @@ from .experiment import resume_run, run_seed_recipe
 from .models import Net
 from .plots import plot_history
 from .provision import DataError, provision_mnist, verify_mnist
-from .runs import RunRecorder, new_run_dir
+from .runs import RunDirError, RunRecorder, claim_run_dir, new_run_dir
 from .summary import layer_rows, summary
-from .train import evaluate, fit, train_one_epoch
+from .train import NonFiniteLossError, evaluate, fit, train_one_epoch
 
 __version__ = "0.1.0"
 
