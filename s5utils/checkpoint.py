@@ -100,6 +100,10 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Read a checkpoint (or a run directory's checkpoint.pt) with weights_only=True; CheckpointError if unusable."""
+    given = Path(path).expanduser()
+    if not given.exists() and not (given.name == CHECKPOINT_NAME and given.parent.is_dir()):
+        raise CheckpointError(f"nothing at {path}: pass a run directory made by `python -m s5utils train` "
+                              f"(or its {CHECKPOINT_NAME})")
     file = checkpoint_path(path)
     if not file.is_file():
         raise CheckpointError(f"no checkpoint at {file}: a run writes {CHECKPOINT_NAME} after its first finished "

@@ -56,5 +56,8 @@ def make_loaders(train_set: Dataset, test_set: Dataset, batch_size: int, device:
     # Fresh train workers every epoch: PyTorch seeds torch, random and numpy in each from the generator.
     # Persistent workers would carry augmentation RNG state across epochs that no checkpoint can capture.
     train = DataLoader(train_set, shuffle=True, generator=generator, persistent_workers=False, **common)
-    test = DataLoader(test_set, shuffle=False, persistent_workers=num_workers > 0, **common)
+    # Its own generator, so starting its workers draws nothing from the global RNG a model may use (dropout).
+    test_generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    test = DataLoader(test_set, shuffle=False, generator=test_generator, persistent_workers=num_workers > 0,
+                      **common)
     return train, test

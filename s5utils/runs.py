@@ -71,10 +71,14 @@ def _now() -> str:
 def write_json_atomic(path: Path, obj) -> None:
     """Write JSON to a temporary file beside path, then rename it over path."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C mid-write: keep the old file, leave no temporary behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def environment(device: torch.device) -> dict:

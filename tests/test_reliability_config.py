@@ -119,3 +119,8 @@ def test_debug_shows_the_real_exception(tmp_path):
     (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(RunDirError):
         main(["--debug", "train", "--run-dir", str(tmp_path)])
+
+
+def test_resuming_a_path_that_does_not_exist_gets_one_line(capsys, tmp_path):
+    line = one_line_error(capsys, ["resume", str(tmp_path / "nowhere")], 1)
+    assert line.startswith(f"error: nothing at {tmp_path / 'nowhere'}: pass a run directory")

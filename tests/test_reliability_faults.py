@@ -163,3 +163,12 @@ def test_a_deterministic_config_switches_the_flags_on_for_its_run(mnist_root, tm
         assert torch.are_deterministic_algorithms_enabled()
     finally:
         set_deterministic(False)
+
+
+def test_resume_can_train_longer_but_not_change_the_recipe(mnist_root, tmp_path):
+    run_dir, history = run_seed_recipe(small_config(tmp_path, data_root=str(mnist_root)))
+    with pytest.raises(s5utils.ConfigError, match="lr cannot change when resuming"):
+        s5utils.resume_run(run_dir, lr=0.1)
+    _, longer = s5utils.resume_run(run_dir, epochs=2)
+    assert [row["epoch"] for row in longer] == [1, 2] and longer[0] == history[0]
+    assert json.loads((run_dir / "metrics.json").read_text())["config"]["epochs"] == 2
