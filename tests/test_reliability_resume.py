@@ -24,12 +24,13 @@ def numbers(history):
 
 
 def small_setup(root, num_workers):
-    """Seeded MNIST subset with the seed's augmentation, a small CNN, SGD with momentum, StepLR."""
+    """Seeded MNIST subset with the seed's augmentation, a small CNN with dropout, SGD with momentum, StepLR."""
     set_seed(3)
     train, test = mnist_datasets(root)
     train_loader, test_loader = make_loaders(Subset(train, range(512)), Subset(test, range(128)), 64,
                                              torch.device("cpu"), num_workers, seed=3)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 13 * 13, 10))
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.Dropout(0.25), nn.Flatten(),
+                          nn.Linear(4 * 13 * 13, 10))  # dropout draws from the global RNG too
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     return model, train_loader, test_loader, optimizer, scheduler
