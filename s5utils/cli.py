@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         known = type(exc).__module__.startswith("s5utils") or isinstance(exc, (OSError, ValueError))
-        print(f"error: {exc}" if known else f"error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"error: {exc}" if known else f"error: {type(exc).__name__}: {first} (--debug shows the traceback)",
               file=sys.stderr)
         return 1
 
