@@ -73,8 +73,10 @@ def run_cli(*args, data):
 
 def start_cli(*args, data):
     env = {**os.environ, "S5UTILS_DATA": str(data)}
+    # A shell's background job ignores SIGINT and children inherit that; a terminal's ^C reaches the default.
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     return subprocess.Popen([sys.executable, "-m", "s5utils", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint)
 
 
 def wait_for_first_checkpoint(run_dir: Path, proc, timeout=300):
