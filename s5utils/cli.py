@@ -1,51 +1,74 @@
-"""`python -m s5utils {data,summary,train,sweep}`: provision MNIST, print the model table, train the seed recipe,
-sweep the notebook over a grid."""
+"""`python -m s5utils {data,summary,train,resume,sweep}`: provision MNIST, print the model table, train or resume
+a run, sweep the notebook over a grid."""
 import argparse
 import dataclasses
+import difflib
 import sys
 from pathlib import Path
 
 from .config import ConfigError, TrainConfig, make_config
-from .device import get_device
-from .provision import DataError
 
 DEFAULTS = TrainConfig()
+TRAIN_FLAGS = [  # (flag, config name, help)
+    ("--epochs", "epochs", "training epochs"),
+    ("--batch-size", "batch_size", "images per batch"),
+    ("--lr", "lr", "SGD learning rate"),
+    ("--momentum", "momentum", "SGD momentum"),
+    ("--step-size", "step_size", "StepLR: epochs between decays"),
+    ("--gamma", "gamma", "StepLR: decay factor"),
+    ("--seed", "seed", "random seed"),
+    ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),
+    ("--num-workers", "num_workers", "DataLoader worker processes"),
+    ("--max-batches", "max_batches", "stop each epoch after N batches (smoke runs)"),
+    ("--data-root", "data_root", "data folder"),
+    ("--out", "out_dir", "folder that receives the new run directory"),
+]
+RESUME_FLAGS = [f for f in TRAIN_FLAGS if f[1] in ("epochs", "num_workers", "data_root", "device")]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake in one line, without the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m s5utils", description=__doc__, allow_abbrev=False)
+    parser = Parser(prog="python -m s5utils", description=__doc__, allow_abbrev=False)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    debug = dict(action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
 
     data = commands.add_parser("data", help="provision MNIST and verify its md5s")
     data.add_argument("--root", help="data folder (default: $S5UTILS_DATA or ~/.cache/s5utils/data)")
+    data.add_argument("--debug", **debug)
 
-    commands.add_parser("summary", help="print the seed network's layer table")
+    commands.add_parser("summary", help="print the seed network's layer table").add_argument("--debug", **debug)
 
     train = commands.add_parser("train", allow_abbrev=False,  # so --epoch is an error, not --epochs
-                                  help="train Net with the seed recipe and record a run directory")
+                                help="train Net with the seed recipe and record a new run directory")
     # Values stay strings here: make_config() is the one validator for every entry point.
-    for flag, name, help_text in [
-        ("--epochs", "epochs", "training epochs"),
-        ("--batch-size", "batch_size", "images per batch"),
-        ("--lr", "lr", "SGD learning rate"),
-        ("--momentum", "momentum", "SGD momentum"),
-        ("--step-size", "step_size", "StepLR: epochs between decays"),
-        ("--gamma", "gamma", "StepLR: decay factor"),
-        ("--seed", "seed", "random seed"),
-        ("--device", "device", "auto, cpu, cuda, cuda:N or mps"),
-        ("--num-workers", "num_workers", "DataLoader worker processes"),
-        ("--max-batches", "max_batches", "stop each epoch after N batches (smoke runs)"),
-        ("--data-root", "data_root", "data folder"),
-        ("--out", "out_dir", "folder that receives the new run directory"),
-    ]:
+    for flag, name, help_text in TRAIN_FLAGS:
         train.add_argument(flag, dest=name, metavar=name.upper(),
                            help=f"{help_text} (default: {getattr(DEFAULTS, name)})")
-    add_sweep_parser(commands)
+    train.add_argument("--deterministic", action="store_const", const="true",
+                       help="CUDA: deterministic kernels (torch.use_deterministic_algorithms), slower")
+    train.add_argument("--run-dir", help="exact run directory instead of a new one under --out")
+    train.add_argument("--overwrite", action="store_true", help="allow --run-dir to replace an existing run")
+    train.add_argument("--debug", **debug)
+
+    resume = commands.add_parser("resume", allow_abbrev=False,
+                                 help="continue a run from its checkpoint.pt, bit for bit")
+    resume.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (or its checkpoint.pt)")
+    for flag, name, help_text in RESUME_FLAGS:
+        resume.add_argument(flag, dest=name, metavar=name.upper(), help=f"{help_text} (default: the run's own)")
+    resume.add_argument("--debug", **debug)
+    sweep = add_sweep_parser(commands)
+    parser.commands = {"data": data, "train": train, "resume": resume, "sweep": sweep}
     return parser
 
 
-def add_sweep_parser(commands) -> None:
+def add_sweep_parser(commands) -> argparse.ArgumentParser:
     """`sweep`: run the notebook once per combination of the listed values."""
     sweep = commands.add_parser("sweep", allow_abbrev=False,
                                 help="execute notebooks/S5.ipynb with papermill over a grid of parameters")
@@ -54,6 +77,8 @@ def add_sweep_parser(commands) -> None:
         sweep.add_argument(flag, dest=field.name, nargs="+", metavar=field.name.upper(),
                            help=f"one or more values (default: {getattr(DEFAULTS, field.name)})")
     sweep.add_argument("--notebook", help="the notebook to run (default: notebooks/S5.ipynb of this checkout)")
+    sweep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+    return sweep
 
 
 def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -82,22 +107,41 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    sub = parser.commands.get(args.command, parser)
+    if extra:
+        sub.error(_unrecognized(sub, extra))
     try:
-        return _run(args, parser)
-    except (DataError, ValueError, OSError) as exc:
+        return _run(args, sub)
+    except ConfigError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        flag = f"argument --{exc.name.replace('_', '-')}: " if exc.name else ""
+        sub.error(f"{flag}{exc}")
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print("interrupted: the run directory keeps every finished epoch", file=sys.stderr)
+        if args.command not in ("train", "resume"):  # those already said what was kept and how to resume
+            print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a student gets one line; --debug shows the traceback
+        if args.debug:
+            raise
+        known = type(exc).__module__.startswith("s5utils") or isinstance(exc, (OSError, ValueError))
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"error: {exc}" if known else f"error: {type(exc).__name__}: {first} (--debug shows the traceback)",
+              file=sys.stderr)
+        return 1
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _unrecognized(sub: argparse.ArgumentParser, extra: list[str]) -> str:
+    flags = [opt for action in sub._actions for opt in action.option_strings]
+    word = extra[0].split("=")[0]
+    close = difflib.get_close_matches(word, flags, n=1) if word.startswith("-") else []
+    return f"unrecognized arguments: {' '.join(extra)}" + (f"; did you mean {close[0]}?" if close else "")
+
+
+def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
     if args.command == "data":
         from .data import default_data_root
         from .provision import provision_mnist
@@ -106,7 +150,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(provision_mnist(root, repair=True))
         return 0
     if args.command == "sweep":
-        return run_sweep_command(args, parser)
+        return run_sweep_command(args, sub)
     if args.command == "summary":
         from .models import Net
         from .summary import summary
@@ -114,16 +158,17 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         summary(Net())
         return 0
 
-    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "debug") and v is not None}
-    try:
-        config = make_config(**overrides)
-        get_device(config.device)
-    except ConfigError as exc:
-        parser.error(f"argument --{str(exc).split()[0].replace('_', '-')}: {exc}")
-    except ValueError as exc:
-        parser.error(f"argument --device: {exc}")
-    from .experiment import run_seed_recipe
+    from .experiment import resume_run, run_seed_recipe
 
-    run_dir, history = run_seed_recipe(config)
+    names = [name for _, name, _ in (RESUME_FLAGS if args.command == "resume" else TRAIN_FLAGS)]
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.command == "resume":
+        run_dir, history = resume_run(args.run_dir, **overrides)
+    else:
+        if args.deterministic:
+            overrides["deterministic"] = args.deterministic
+        if args.overwrite and not args.run_dir:
+            sub.error("--overwrite needs --run-dir: a new run under --out never overwrites anything")
+        run_dir, history = run_seed_recipe(make_config(**overrides), args.run_dir, overwrite=args.overwrite)
     print(f"Run directory: {run_dir} (test accuracy {history[-1]['test_acc']:.2f}%)")
     return 0

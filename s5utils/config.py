@@ -2,12 +2,19 @@
 import dataclasses
 import difflib
 import math
+import numbers
 import re
+import types
+import typing
 from dataclasses import dataclass, fields
 
 
 class ConfigError(ValueError):
     """A parameter has a wrong name, type or value; the message names it and says what is allowed."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name  # the offending parameter, so the CLI can name its flag
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class TrainConfig:
     gamma: float = 0.1          # StepLR: decay factor
     seed: int = 1
     device: str = "auto"        # auto = cuda, then mps, then cpu
+    deterministic: bool = False  # CUDA: deterministic kernels (slower); CPU runs are deterministic anyway
     num_workers: int = 2        # DataLoader worker processes
     max_batches: int | None = None  # cap batches per epoch for smoke runs
     data_root: str | None = None    # None = $S5UTILS_DATA or the user cache
@@ -32,7 +40,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-# name -> (check, what is allowed)
+# name -> (check, what is allowed). Fields without an entry are only type-checked.
 RANGES = {
     "epochs": (lambda v: v >= 1, "an integer >= 1"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
@@ -47,21 +55,47 @@ RANGES = {
     "data_root": (lambda v: v is None or v.strip() != "", "a folder path, or None for the default"),
     "out_dir": (lambda v: v.strip() != "", "a folder path"),
 }
+KIND_WORDS = {"bool": "True or False", "int": "an integer", "float": "a number", "str": "a string"}
+TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def _kind(field: dataclasses.Field) -> tuple[str, bool]:
+    """('bool' | 'int' | 'float' | 'str', whether None is allowed) from a field's annotation."""
+    hint = typing.get_type_hints(TrainConfig)[field.name]
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    base = next(a for a in args if a is not type(None))
+    return base.__name__, type(None) in args
+
+
+def _allowed(name: str, kind: str) -> str:
+    return RANGES[name][1] if name in RANGES else KIND_WORDS[kind]
 
 
 def _coerce(name: str, value, kind: str):
-    """Turn value into kind ('int', 'float', 'str'), accepting only lossless conversions."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be {RANGES[name][1]}, got the boolean {value}")
-    if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            return int(value)
-        if isinstance(value, int):
+    """Turn value into kind, accepting only lossless conversions (papermill's -p 007 -> 7, '1e-3' -> 0.001)."""
+    fail = ConfigError(f"{name} must be {_allowed(name, kind)}, got {value!r}", name)
+    if kind == "bool":
+        if isinstance(value, bool):
             return value
+        if isinstance(value, numbers.Integral) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        raise fail
+    if isinstance(value, bool):  # bool is an int subclass: True must not become epochs=1
+        raise ConfigError(f"{name} must be {_allowed(name, kind)}, got the boolean {value}", name)
+    if kind == "int":
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        if isinstance(value, str):
+            try:
+                value = float(value) if not re.fullmatch(r"\s*[+-]?\d+\s*", value) else int(value)
+            except ValueError:
+                raise fail from None
+        if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+            return int(value)
     elif kind == "float":
-        if isinstance(value, (int, float)):
+        if isinstance(value, numbers.Real):
             return float(value)
         if isinstance(value, str):
             try:
@@ -69,8 +103,16 @@ def _coerce(name: str, value, kind: str):
             except ValueError:
                 pass
     elif isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
-        return str(value) if not isinstance(value, bytes) else value.decode()
-    raise ConfigError(f"{name} must be {RANGES[name][1]}, got {value!r}")
+        return value.decode() if isinstance(value, bytes) else str(value)
+    elif isinstance(value, numbers.Integral) and name != "device":  # papermill -p out_dir 2024 arrives as int
+        return str(value)
+    raise fail
+
+
+def _unknown(name: str, known) -> ConfigError:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+    return ConfigError(f"unknown parameter {name!r}{hint}", name)
 
 
 def make_config(**params) -> TrainConfig:
@@ -78,23 +120,27 @@ def make_config(**params) -> TrainConfig:
     known = {f.name: f for f in fields(TrainConfig)}
     for name in params:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-            raise ConfigError(f"unknown parameter {name!r}{hint}")
+            raise _unknown(name, known)
     values = {}
     for name, value in params.items():
-        annotation = str(known[name].type)
-        optional = "None" in annotation
+        kind, optional = _kind(known[name])
         if value is None or (optional and isinstance(value, str) and value.strip().lower() == "none"):
             if not optional:
-                raise ConfigError(f"{name} must be {RANGES[name][1]}, got None")
+                raise ConfigError(f"{name} must be {_allowed(name, kind)}, got None", name)
             values[name] = None
             continue
-        kind = next(k for k in ("int", "float", "str") if k in annotation)
         values[name] = _coerce(name, value, kind)
     config = TrainConfig(**values)
     for name, (ok, allowed) in RANGES.items():
         value = getattr(config, name)
         if not ok(value):
-            raise ConfigError(f"{name} must be {allowed}, got {value!r}")
+            raise ConfigError(f"{name} must be {allowed}, got {value!r}", name)
+    _check_device_exists(config.device)
     return config
+
+
+def _check_device_exists(device: str) -> None:
+    # Fail here, in the config cell, not minutes later when training starts.
+    from .device import get_device
+
+    get_device(device)

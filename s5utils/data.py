@@ -46,10 +46,18 @@ def mnist_datasets(root: str | os.PathLike | None = None) -> tuple[Dataset, Data
 
 def make_loaders(train_set: Dataset, test_set: Dataset, batch_size: int, device: torch.device,
                  num_workers: int = 2, seed: int | None = None) -> tuple[DataLoader, DataLoader]:
-    """Train loader shuffled on every device (seeded when seed is given), test loader in order."""
+    """Train loader shuffled on every device (seeded when seed is given), test loader in order.
+
+    The train loader's generator decides the shuffle and each worker's seed, so a checkpoint that stores
+    its state lets a resumed run draw the same batches and augmentations.
+    """
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    common = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.device(device).type == "cuda",
-                  persistent_workers=num_workers > 0)
-    train = DataLoader(train_set, shuffle=True, generator=generator, **common)
-    test = DataLoader(test_set, shuffle=False, **common)
+    common = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.device(device).type == "cuda")
+    # Fresh train workers every epoch: PyTorch seeds torch, random and numpy in each from the generator.
+    # Persistent workers would carry augmentation RNG state across epochs that no checkpoint can capture.
+    train = DataLoader(train_set, shuffle=True, generator=generator, persistent_workers=False, **common)
+    # Its own generator, so starting its workers draws nothing from the global RNG a model may use (dropout).
+    test_generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    test = DataLoader(test_set, shuffle=False, generator=test_generator, persistent_workers=num_workers > 0,
+                      **common)
     return train, test

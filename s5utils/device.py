@@ -1,4 +1,5 @@
-"""Pick the training device and seed every random number generator."""
+"""Pick the training device, seed every random number generator, and switch on deterministic kernels."""
+import os
 import random
 
 import numpy as np
@@ -7,17 +8,28 @@ import torch
 
 def get_device(preferred: str = "auto") -> torch.device:
     """cuda, then mps, then cpu for "auto"; otherwise the named device, if this machine has it."""
+    from .config import ConfigError
+
     if preferred == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(preferred)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {preferred!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
+    try:
+        device = torch.device(preferred)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, got {preferred!r}", "device") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {preferred!r} was asked for but CUDA is not available here; "
+                              "use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU)", "device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {preferred!r} was asked for but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'", "device")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {preferred!r} was asked for but MPS is not available here; use 'auto' or 'cpu'")
+        raise ConfigError(f"device {preferred!r} was asked for but MPS is not available here; use 'auto' or 'cpu'",
+                          "device")
     return device
 
 
@@ -26,3 +38,17 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def set_deterministic(enabled: bool = True) -> None:
+    """Switch PyTorch's documented reproducibility flags on (or back off).
+
+    Sets torch.use_deterministic_algorithms, cudnn.deterministic and cudnn.benchmark=False, and
+    CUBLAS_WORKSPACE_CONFIG=:4096:8, which cuBLAS reads when CUDA first starts in this process, so call
+    this before the first CUDA operation. Ops without a deterministic kernel then raise instead of varying.
+    """
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = False

@@ -1,20 +1,55 @@
-"""The seed recipe end to end: data, Net, SGD + StepLR, fit, and a recorded run directory."""
+"""The seed recipe end to end: data, Net, SGD + StepLR, fit, per-epoch checkpoints, a recorded run directory."""
+import os
+import sys
 from pathlib import Path
 
-import torch
 from torch import optim
 
-from .config import TrainConfig
+from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, checkpoint_path, load_checkpoint
+from .config import ConfigError, TrainConfig, make_config
 from .data import make_loaders, mnist_datasets
-from .device import get_device, set_seed
+from .device import get_device, set_deterministic, set_seed
 from .models import Net
-from .runs import RunRecorder, new_run_dir
-from .train import fit
+from .runs import RunRecorder, claim_run_dir, new_run_dir
+from .train import NonFiniteLossError, fit
+
+# What may change when a run is resumed; everything else would make it a different run.
+RESUMABLE = ("epochs", "num_workers", "data_root", "device")
 
 
-def run_seed_recipe(config: TrainConfig, run_dir: Path | None = None) -> tuple[Path, list[dict]]:
-    """Train Net with the seed recipe under config; returns (run directory, history)."""
+def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
+                    overwrite: bool = False) -> tuple[Path, list[dict]]:
+    """Train Net with the seed recipe under config; returns (run directory, history).
+
+    run_dir=None makes a new folder under config.out_dir. A given run_dir that already holds files is
+    refused unless overwrite=True; to continue it, use resume_run(run_dir).
+    """
+    run_dir = claim_run_dir(run_dir, overwrite) if run_dir is not None else new_run_dir(config.out_dir, "seed")
+    return _train(config, run_dir, resume_from=None)
+
+
+def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict]]:
+    """Continue a run from its checkpoint.pt (model, optimizer, scheduler, RNGs, history); returns (run_dir, history).
+
+    overrides may change epochs (to train longer), num_workers, data_root or device; with none, the
+    finished run matches an uninterrupted one bit for bit on the same device.
+    """
+    file = checkpoint_path(run_dir)
+    state = load_checkpoint(file)
+    for name in overrides:
+        if name not in RESUMABLE:
+            raise ConfigError(f"{name} cannot change when resuming (only {', '.join(RESUMABLE)} can); "
+                              "start a new run for other values", name)
+    known = TrainConfig.__dataclass_fields__
+    saved = {k: v for k, v in state["config"].items() if k in known}
+    config = make_config(**{**saved, **{k: v for k, v in overrides.items() if v is not None}})
+    return _train(config, file.parent, resume_from=file)
+
+
+def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tuple[Path, list[dict]]:
     set_seed(config.seed)
+    if config.deterministic:
+        set_deterministic(True)
     device = get_device(config.device)
     train_set, test_set = mnist_datasets(config.data_root)
     train_loader, test_loader = make_loaders(train_set, test_set, config.batch_size, device,
@@ -23,17 +58,44 @@ def run_seed_recipe(config: TrainConfig, run_dir: Path | None = None) -> tuple[P
     optimizer = optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
 
-    run_dir = run_dir or new_run_dir(config.out_dir, "seed")
-    recorder = RunRecorder(run_dir, config.to_dict(), device)
+    done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
+    recorder = RunRecorder(run_dir, config.to_dict(), device, history=done)
+    save = Checkpointer(run_dir / CHECKPOINT_NAME, model, optimizer, scheduler, train_loader, config.to_dict())
+
+    def epoch_end(history: list[dict]) -> None:
+        save(history)  # checkpoint first: metrics.json never lists an epoch the checkpoint lacks
+        recorder.epoch_end(history)
+
     try:
         history = fit(model, train_loader, test_loader, optimizer, scheduler, config.epochs, device,
-                      max_batches=config.max_batches, on_epoch_end=recorder.epoch_end)
+                      max_batches=config.max_batches, on_epoch_end=epoch_end, resume_from=resume_from)
     except KeyboardInterrupt:
         recorder.finish("interrupted", "KeyboardInterrupt")
+        _report(_how_to_continue(run_dir, recorder.record["history"], "Interrupted"))
+        raise
+    except NonFiniteLossError as exc:
+        recorder.finish("failed", str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch, "lr": exc.lr,
+                                                         "loss": str(exc.loss)})
+        _report(_how_to_continue(run_dir, recorder.record["history"], "Stopped on a non-finite loss", resume=False))
         raise
     except Exception as exc:
         recorder.finish("failed", f"{type(exc).__name__}: {exc}")
         raise
     recorder.finish("completed")
-    torch.save(model.state_dict(), run_dir / "model.pt")
+    atomic_save(model.state_dict(), run_dir / "model.pt")
     return run_dir, history
+
+
+def _how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool = True) -> str:
+    if not history:
+        return f"{what} before the first epoch finished: {run_dir} has no checkpoint yet; start the run again"
+    kept = (f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} "
+            f"of epoch {len(history)}")
+    if not resume:
+        return kept + " (the last good epoch)"
+    return f"{kept}; continue with `python -m s5utils resume {run_dir}` or s5utils.resume_run({str(run_dir)!r})"
+
+
+def _report(message: str) -> None:
+    """The run's one status line, on stderr beside the progress bars."""
+    print(message, file=sys.stderr, flush=True)

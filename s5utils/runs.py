@@ -13,9 +13,18 @@ import torch
 from .plots import plot_history
 
 
+RUN_FILES = ("metrics.json", "training_plot.png", "checkpoint.pt", "model.pt")
+
+
+class RunDirError(FileExistsError):
+    """A run directory would be overwritten, or a path meant for one is a file."""
+
+
 def new_run_dir(base: str | os.PathLike, name: str = "run") -> Path:
     """Create and return a fresh folder base/<timestamp>-<name>[-N]; an existing one is never reused."""
     base = Path(base).expanduser()
+    if base.exists() and not base.is_dir():
+        raise RunDirError(f"output folder {base} is a file, not a folder; pass another --out / out_dir")
     base.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
@@ -28,13 +37,48 @@ def new_run_dir(base: str | os.PathLike, name: str = "run") -> Path:
     raise FileExistsError(f"no free run directory name under {base}")
 
 
+def claim_run_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Create path as a run directory; one that already holds files is used only with overwrite=True.
+
+    Overwriting deletes the previous run's own files (metrics.json, plot, checkpoint, weights), nothing else.
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"run directory {path} is a file; pass a folder path")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise RunDirError(f"run directory {path} already holds files and is never overwritten silently; "
+                              f"pass a new folder, continue it with `python -m s5utils resume {path}`, "
+                              "or replace it with --overwrite (overwrite=True)")
+        for name in RUN_FILES:
+            (path / name).unlink(missing_ok=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_record(run_dir: str | os.PathLike) -> dict:
+    """A run directory's metrics.json as a dict; {} if it is missing or unreadable."""
+    try:
+        return json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def write_json_atomic(path: Path, obj) -> None:
     """Write JSON to a temporary file beside path, then rename it over path."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # Ctrl-C mid-write: keep the old file, leave no temporary behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def environment(device: torch.device) -> dict:
@@ -52,11 +96,16 @@ def environment(device: torch.device) -> dict:
 class RunRecorder:
     """Keeps metrics.json in run_dir current after every epoch, and writes the plot at the end."""
 
-    def __init__(self, run_dir: Path, config: dict, device: torch.device) -> None:
+    def __init__(self, run_dir: Path, config: dict, device: torch.device, history: list[dict] | None = None) -> None:
+        """Start a record; pass the checkpoint's history to continue a resumed run's metrics.json."""
         self.run_dir = Path(run_dir)
+        previous = read_record(run_dir) if history is not None else {}
         self.record = {"status": "running", "config": config, "environment": environment(device),
-                       "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       "wall_seconds": 0.0, "history": []}
+                       "started_at": previous.get("started_at", _now()), "wall_seconds": 0.0,
+                       "history": list(history or [])}
+        if history is not None:
+            self.record["resumed"] = previous.get("resumed", []) + [{"at": _now(), "after_epoch": len(history)}]
+        self._earlier_seconds = previous.get("wall_seconds", 0.0)
         self._start = time.perf_counter()
         self._save()
 
@@ -69,9 +118,9 @@ class RunRecorder:
         self.record["history"] = list(history)
         self._save()
 
-    def finish(self, status: str = "completed", error: str | None = None) -> Path:
+    def finish(self, status: str = "completed", error: str | None = None, **details) -> Path:
         """Mark the run completed/failed/interrupted, save the plot, and return metrics.json's path."""
-        self.record.update(status=status, finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.record.update(status=status, finished_at=_now(), **details)
         if error:
             self.record["error"] = error
         if self.record["history"]:
@@ -81,5 +130,5 @@ class RunRecorder:
         return self.metrics_path
 
     def _save(self) -> None:
-        self.record["wall_seconds"] = round(time.perf_counter() - self._start, 3)
+        self.record["wall_seconds"] = round(self._earlier_seconds + time.perf_counter() - self._start, 3)
         write_json_atomic(self.metrics_path, self.record)

@@ -4,6 +4,8 @@ Works for any nn.Module classifier whose output is logits or log-probabilities: 
 applies log_softmax, which leaves log-probabilities unchanged, so on the seed's log_softmax
 output it equals the seed's nll_loss.
 """
+import math
+import os
 import time
 from typing import Callable
 
@@ -16,6 +18,16 @@ from tqdm.auto import tqdm
 LossFn = Callable[..., torch.Tensor]
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became nan or inf; raised before that batch changes the weights."""
+
+    def __init__(self, loss: float, batch: int, lr: float, epoch: int | None = None) -> None:
+        self.loss, self.batch, self.lr, self.epoch = loss, batch, lr, epoch
+        where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
+        super().__init__(f"training loss became {loss} at {where} (lr {lr:g}); training stopped before that "
+                         "update. Fix: lower the learning rate, or check the inputs for nan/inf")
+
+
 def _batches(loader, max_batches: int | None):
     for batch_idx, batch in enumerate(loader):
         if max_batches is not None and batch_idx >= max_batches:
@@ -25,8 +37,11 @@ def _batches(loader, max_batches: int | None):
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
                     loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None,
-                    progress: bool = True) -> dict:
-    """Train for one pass over loader; returns the per-sample mean loss and accuracy (%)."""
+                    progress: bool = True, epoch: int | None = None) -> dict:
+    """Train for one pass over loader; returns the per-sample mean loss and accuracy (%).
+
+    Raises NonFiniteLossError at the first nan/inf loss, before it reaches the weights.
+    """
     model.train()
     total = min(len(loader), max_batches) if max_batches else len(loader)
     bar = tqdm(total=total, disable=not progress)
@@ -36,10 +51,13 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         optimizer.zero_grad(set_to_none=True)
         output = model(x)
         loss = loss_fn(output, y)
+        batch_loss = loss.item()
+        if not math.isfinite(batch_loss):
+            bar.close()
+            raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
         loss.backward()
         optimizer.step()
 
-        batch_loss = loss.item()
         loss_sum += batch_loss * y.size(0)
         correct += (output.argmax(dim=1) == y).sum().item()
         seen += y.size(0)
@@ -67,21 +85,33 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn
 def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, optimizer: torch.optim.Optimizer,
         scheduler=None, epochs: int = 1, device: torch.device | str = "cpu", *,
         loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None, history: list[dict] | None = None,
-        on_epoch_end: Callable[[list[dict]], None] | None = None, progress: bool = True) -> list[dict]:
+        on_epoch_end: Callable[[list[dict]], None] | None = None, progress: bool = True,
+        checkpoint: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None) -> list[dict]:
     """Train and evaluate for `epochs` epochs, printing the seed's lines; returns the per-epoch history.
 
     Pass the history of an earlier call to continue it; on_epoch_end(history) runs after every epoch.
+    checkpoint: save the full training state there after every epoch. resume_from: a checkpoint (or run
+    directory) to continue from: model, optimizer, scheduler, history and every RNG state are restored,
+    so the remaining epochs match an uninterrupted run bit for bit.
     """
+    from .checkpoint import Checkpointer, load_checkpoint, restore_checkpoint
+
     device = torch.device(device)
     model.to(device)
+    generator = getattr(train_loader, "generator", None)
+    if resume_from is not None:
+        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, scheduler, generator)
+        print(f"Resuming after epoch {len(history)} of {epochs} from {resume_from}", flush=True)
     history = [] if history is None else history
+    if checkpoint is not None:
+        on_epoch_end = _then(Checkpointer(checkpoint, model, optimizer, scheduler, train_loader), on_epoch_end)
     for epoch in range(len(history) + 1, epochs + 1):
         lrs = [group["lr"] for group in optimizer.param_groups]
         for i, lr in enumerate(lrs):
             print(f"Adjusting learning rate of group {i} to {lr:.4e}.")
         print(f"Epoch {epoch}", flush=True)
         start = time.perf_counter()
-        train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress)
+        train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress, epoch)
         test = evaluate(model, test_loader, device, loss_fn, max_batches)
         seconds = time.perf_counter() - start
         print(f"Test set: Average loss: {test['test_loss']:.4f}, "
@@ -92,3 +122,12 @@ def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, opt
         if on_epoch_end is not None:
             on_epoch_end(history)
     return history
+
+
+def _then(first: Callable, second: Callable | None) -> Callable:
+    """A callback that runs first(history), then second(history) if given."""
+    def both(history: list[dict]) -> None:
+        first(history)
+        if second is not None:
+            second(history)
+    return both

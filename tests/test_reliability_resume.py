@@ -1,0 +1,142 @@
+"""A run survives being killed: checkpoints after every epoch, and a resume that repeats the run bit for bit."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import Subset
+
+from s5utils import fit, make_config, make_loaders, mnist_datasets, run_seed_recipe, set_seed
+from s5utils.checkpoint import load_checkpoint
+
+TIMING = ("seconds",)
+
+
+def numbers(history):
+    """The history without wall-clock fields, which no two runs share."""
+    return [{k: v for k, v in row.items() if k not in TIMING} for row in history]
+
+
+def small_setup(root, num_workers):
+    """Seeded MNIST subset with the seed's augmentation, a small CNN with dropout, SGD with momentum, StepLR."""
+    set_seed(3)
+    train, test = mnist_datasets(root)
+    train_loader, test_loader = make_loaders(Subset(train, range(512)), Subset(test, range(128)), 64,
+                                             torch.device("cpu"), num_workers, seed=3)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.Dropout(0.25), nn.Flatten(),
+                          nn.Linear(4 * 13 * 13, 10))  # dropout draws from the global RNG too
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    return model, train_loader, test_loader, optimizer, scheduler
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_fit_resumed_from_a_checkpoint_matches_an_uninterrupted_run(mnist_root, tmp_path, num_workers):
+    model, *rest = small_setup(mnist_root, num_workers)
+    full = fit(model, *rest, epochs=3, max_batches=4, progress=False)
+
+    first, *rest = small_setup(mnist_root, num_workers)
+    fit(first, *rest, epochs=1, max_batches=4, progress=False, checkpoint=tmp_path / "ckpt.pt")
+    resumed, *rest = small_setup(mnist_root, num_workers)
+    torch.rand(1000)  # a different RNG position than the interrupted run had: resume must restore it
+    history = fit(resumed, *rest, epochs=3, max_batches=4, progress=False, resume_from=tmp_path / "ckpt.pt")
+
+    assert numbers(history) == numbers(full)
+    for a, b in zip(model.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_holds_the_whole_training_state_readable_with_weights_only(mnist_root, tmp_path):
+    model, *rest = small_setup(mnist_root, 0)
+    history = fit(model, *rest, epochs=2, max_batches=2, progress=False, checkpoint=tmp_path / "ckpt.pt")
+    state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert state["epoch"] == 2 and numbers(state["history"]) == numbers(history)
+    assert state["scheduler"]["last_epoch"] == 2
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state["model"].items())
+    assert set(state["rng"]) == {"torch", "cuda", "numpy", "python", "loader"}
+    assert torch.equal(state["rng"]["loader"], rest[0].generator.get_state())
+    assert state["versions"]["torch"] == str(torch.__version__)
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed, not left behind
+
+
+def run_cli(*args, data):
+    env = {**os.environ, "S5UTILS_DATA": str(data)}
+    return subprocess.run([sys.executable, "-m", "s5utils", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def start_cli(*args, data):
+    env = {**os.environ, "S5UTILS_DATA": str(data)}
+    # A shell's background job ignores SIGINT and children inherit that; a terminal's ^C reaches the default.
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen([sys.executable, "-m", "s5utils", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint)
+
+
+def wait_for_first_checkpoint(run_dir: Path, proc, timeout=300):
+    """Poll until run_dir's checkpoint exists (it appears atomically, after epoch 1), while proc still runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (run_dir / "checkpoint.pt").exists():
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    raise TimeoutError(f"no checkpoint in {run_dir}")
+
+
+TRAIN = ["train", "--epochs", "3", "--max-batches", "4", "--batch-size", "64", "--num-workers", "0", "--seed", "7"]
+
+
+def test_a_run_killed_after_an_epoch_resumes_to_the_same_metrics_bit_for_bit(mnist_root, tmp_path):
+    whole = run_cli(*TRAIN, "--run-dir", str(tmp_path / "whole"), data=mnist_root)
+    assert whole.returncode == 0, whole.stderr
+
+    proc = start_cli(*TRAIN, "--run-dir", str(tmp_path / "killed"), data=mnist_root)
+    wait_for_first_checkpoint(tmp_path / "killed", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    killed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert killed["status"] == "running" and 1 <= len(killed["history"]) < 3  # really died mid-run
+
+    resumed = run_cli("resume", str(tmp_path / "killed"), data=mnist_root)
+    assert resumed.returncode == 0, resumed.stderr
+    a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert b["status"] == "completed" and b["resumed"][0]["after_epoch"] == len(killed["history"])
+    assert numbers(b["history"]) == numbers(a["history"]) and len(a["history"]) == 3
+    weights_a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
+    weights_b = torch.load(tmp_path / "killed" / "model.pt", weights_only=True)
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+
+
+def test_ctrl_c_keeps_history_plot_and_checkpoint_and_says_how_to_resume(mnist_root, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = start_cli(*TRAIN, "--epochs", "50", "--run-dir", str(run_dir), data=mnist_root)  # still running at ^C
+    wait_for_first_checkpoint(run_dir, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert f"continue with `python -m s5utils resume {run_dir}`" in err
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and len(record["history"]) >= 1
+    assert load_checkpoint(run_dir)["epoch"] == len(record["history"])
+    assert (run_dir / "training_plot.png").stat().st_size > 10_000
+
+
+def recipe(root, out, seed):
+    config = make_config(epochs=2, max_batches=3, batch_size=64, num_workers=0, seed=seed, data_root=str(root),
+                         out_dir=str(out))
+    return numbers(run_seed_recipe(config)[1])
+
+
+def test_same_seed_same_config_gives_identical_metrics_on_cpu(mnist_root, tmp_path):
+    first, again, other = recipe(mnist_root, tmp_path, 5), recipe(mnist_root, tmp_path, 5), recipe(mnist_root, tmp_path, 6)
+    assert first == again
+    assert first != other  # the seed really drives the run
+    assert len(list(tmp_path.iterdir())) == 3  # three runs, three directories
