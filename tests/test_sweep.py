@@ -68,10 +68,10 @@ def test_sweep_command_runs_four_settings_end_to_end(mnist_root, tmp_path):
 def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(mnist_root, tmp_path, monkeypatch):
     monkeypatch.setenv("S5UTILS_DATA", str(mnist_root))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    # cuda:99 passes the config check (it is a device name) but no machine has it: the run itself fails.
-    folder, rows = sweep({"device": ["cuda:99", "cpu"]}, TINY, str(tmp_path))
+    # lr 1e30 passes the config check (lr > 0) but the loss overflows: the run itself fails.
+    folder, rows = sweep({"lr": [1e30, 0.01]}, TINY, str(tmp_path))
     assert [row["status"] for row in rows] == ["failed", "completed"]
-    assert "cuda:99" in rows[0]["error"] and "\n" not in rows[0]["error"]
+    assert "NonFiniteLossError" in rows[0]["error"] and "\n" not in rows[0]["error"]
     saved = json.loads((folder / "sweep.json").read_text())
     assert [run["status"] for run in saved["runs"]] == ["failed", "completed"]
     assert (Path(rows[0]["run_dir"]) / "S5.ipynb").is_file()   # the failed notebook is kept to read the error
