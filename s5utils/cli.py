@@ -1,5 +1,6 @@
 """`python -m s5utils {data,summary,train}`: provision MNIST, print the model table, train the seed recipe."""
 import argparse
+import json
 import sys
 
 from .config import ConfigError, TrainConfig, make_config
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("--max-batches", "max_batches", "stop each epoch after N batches (smoke runs)"),
         ("--data-root", "data_root", "data folder"),
         ("--out", "out_dir", "folder that receives the new run directory"),
+        ("--recipe", "recipe", "seed (S5's SGD + StepLR) or fast (OneCycle, 6 epochs; see s5utils/recipes.py)"),
+        ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
+                                     "or auto (= tensor)"),
+        ("--amp", "amp", "autocast: auto (bf16 on CUDA), off, bf16, fp16 (CUDA only)"),
+        ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
+        ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
     ]:
         train.add_argument(flag, dest=name, metavar=name.upper(),
                            help=f"{help_text} (default: {getattr(DEFAULTS, name)})")
@@ -85,4 +92,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     run_dir, history = run_seed_recipe(config)
     print(f"Run directory: {run_dir} (test accuracy {history[-1]['test_acc']:.2f}%)")
+    tta = json.loads((run_dir / "metrics.json").read_text()).get("final_tta")
+    if tta:
+        print(f"Test accuracy with test-time augmentation: {tta['test_correct']}/{tta['test_seen']} "
+              f"({tta['test_acc']:.2f}%)")
     return 0
