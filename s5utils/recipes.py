@@ -19,7 +19,7 @@ from .config import TrainConfig
 # The fast recipe's values; epochs, batch_size, lr and momentum replace the config's only where the
 # config still holds the seed default, so `recipe="fast"` alone is the whole recipe.
 FAST = {
-    "epochs": 4,
+    "epochs": 6,
     "batch_size": 256,
     "lr": 0.05,             # OneCycleLR peak, per batch of 256
     "momentum": 0.9,        # Nesterov

@@ -37,9 +37,14 @@ def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
     return SpeedOptions(data_path, amp_dtype, channels_last, compile_mode)
 
 
+def num_samples(loader) -> int:
+    """How many samples one pass over a DataLoader or TensorLoader yields."""
+    return len(loader.dataset) if hasattr(loader, "dataset") else len(loader.images)
+
+
 def batch_sizes(loader) -> list[int]:
     """The batch sizes a DataLoader or TensorLoader yields: the full one and the last, shorter one if any."""
-    n = len(loader.dataset) if hasattr(loader, "dataset") else len(loader.images)
+    n = num_samples(loader)
     return [loader.batch_size] + ([n % loader.batch_size] if n % loader.batch_size else [])
 
 
