@@ -61,7 +61,7 @@ def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> di
     config = apply_recipe_defaults(make_config(
         recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs or 20, seed=args.seed,
         data_path="tensor" if kit else "loader", amp=args.amp if kit else "off",
-        channels_last="auto" if kit else "off", compile=args.compile if kit else "off",
+        channels_last=args.channels_last if kit else "off", compile=args.compile if kit else "off",
         num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root))
     speed = resolve_speed(config, device)
     set_seed(config.seed)
@@ -124,7 +124,9 @@ def markdown(results: dict) -> str:
     """The results as a Markdown table, headed by the command, machine and versions."""
     env = results["environment"]
     fmt = lambda v, spec: "-" if v is None else format(v, spec)
-    lines = [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
+    lines = (["**Quick mode: 5 batches per variant, a check that the script works, not a measurement.**", ""]
+             if results["quick"] else [])
+    lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
              f"torch {env['torch']}, {env['threads']} threads, {results['when']}", "",
              "| variant | recipe | data | amp | channels_last | train img/s | s/epoch | compile s | "
              f"s to {TARGETS[0]} % | s to {TARGETS[1]} % | final test % | peak MB |",
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA, off on CPU), off, bf16, fp16")
     parser.add_argument("--compile", default="off", help="kit torch.compile mode, or off")
+    parser.add_argument("--channels-last", default="auto", help="kit memory layout: auto (on except MPS), on, off")
     parser.add_argument("--num-workers", type=int, default=2, help="seed DataLoader workers")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-root", default=None)
