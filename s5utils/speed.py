@@ -31,7 +31,7 @@ def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
         amp_dtype = AMP_DTYPES.get(config.amp)
     if amp_dtype == torch.float16 and device.type != "cuda":
         raise ValueError(f"amp 'fp16' needs CUDA (this run is on {device.type}); use amp 'bf16' or 'off'")
-    # channels_last measured faster for Net on CPU; MPS support for it is patchy, so auto leaves MPS alone.
+    # channels_last was faster for Net on CPU in benchmarks/step_speed.py; auto leaves MPS (patchy support) alone.
     channels_last = config.channels_last == "on" or (config.channels_last == "auto" and device.type != "mps")
     compile_mode = None if config.compile == "off" else config.compile
     return SpeedOptions(data_path, amp_dtype, channels_last, compile_mode)
