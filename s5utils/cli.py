@@ -3,6 +3,7 @@ a run, sweep the notebook over a grid."""
 import argparse
 import dataclasses
 import difflib
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,12 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ("--max-batches", "max_batches", "stop each epoch after N batches (smoke runs)"),
     ("--data-root", "data_root", "data folder"),
     ("--out", "out_dir", "folder that receives the new run directory"),
+    ("--recipe", "recipe", "seed (S5's SGD + StepLR) or fast (OneCycle, 6 epochs; see s5utils/recipes.py)"),
+    ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
+                                 "or auto (= tensor)"),
+    ("--amp", "amp", "autocast: auto (bf16 on CUDA), off, bf16, fp16 (CUDA only)"),
+    ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
+    ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
 ]
 RESUME_FLAGS = [f for f in TRAIN_FLAGS if f[1] in ("epochs", "num_workers", "data_root", "device")]
 
@@ -171,4 +178,8 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
             sub.error("--overwrite needs --run-dir: a new run under --out never overwrites anything")
         run_dir, history = run_seed_recipe(make_config(**overrides), args.run_dir, overwrite=args.overwrite)
     print(f"Run directory: {run_dir} (test accuracy {history[-1]['test_acc']:.2f}%)")
+    tta = json.loads((run_dir / "metrics.json").read_text()).get("final_tta")
+    if tta:
+        print(f"Test accuracy with test-time augmentation: {tta['test_correct']}/{tta['test_seen']} "
+              f"({tta['test_acc']:.2f}%)")
     return 0

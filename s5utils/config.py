@@ -34,6 +34,11 @@ class TrainConfig:
     max_batches: int | None = None  # cap batches per epoch for smoke runs
     data_root: str | None = None    # None = $S5UTILS_DATA or the user cache
     out_dir: str = "runs"
+    recipe: str = "seed"        # seed = SGD + StepLR as in S5; fast = see s5utils/recipes.py
+    data_path: str = "auto"     # tensor = MNIST on the device + batched augmentation; loader = seed DataLoader
+    amp: str = "auto"           # autocast dtype: auto = bf16 on CUDA, off elsewhere; off, bf16, fp16 (CUDA)
+    channels_last: str = "auto" # auto = on (measured faster on CPU), on, off
+    compile: str = "off"        # torch.compile mode: off, default, reduce-overhead, max-autotune
 
     def to_dict(self) -> dict:
         """Plain values, ready for JSON."""
@@ -54,6 +59,12 @@ RANGES = {
     "max_batches": (lambda v: v is None or v >= 1, "an integer >= 1, or None for whole epochs"),
     "data_root": (lambda v: v is None or v.strip() != "", "a folder path, or None for the default"),
     "out_dir": (lambda v: v.strip() != "", "a folder path"),
+    "recipe": (lambda v: v in ("seed", "fast"), "seed or fast"),
+    "data_path": (lambda v: v in ("auto", "tensor", "loader"), "auto, tensor or loader"),
+    "amp": (lambda v: v in ("auto", "off", "bf16", "fp16"), "auto, off, bf16 or fp16"),
+    "channels_last": (lambda v: v in ("auto", "on", "off"), "auto, on or off"),
+    "compile": (lambda v: v in ("off", "default", "reduce-overhead", "max-autotune"),
+                "off, default, reduce-overhead or max-autotune"),
 }
 KIND_WORDS = {"bool": "True or False", "int": "an integer", "float": "a number", "str": "a string"}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}

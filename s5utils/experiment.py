@@ -1,17 +1,19 @@
-"""The seed recipe end to end: data, Net, SGD + StepLR, fit, per-epoch checkpoints, a recorded run directory."""
+"""A recipe end to end (the seed one by default): data, Net, optimizer and schedule, fit, per-epoch checkpoints,
+a recorded run directory."""
 import os
 import sys
 from pathlib import Path
-
-from torch import optim
 
 from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, checkpoint_path, load_checkpoint
 from .config import ConfigError, TrainConfig, make_config
 from .data import make_loaders, mnist_datasets
 from .device import get_device, set_deterministic, set_seed
+from .fastdata import make_tensor_loaders
 from .models import Net
+from .recipes import apply_recipe_defaults, build_recipe
 from .runs import RunRecorder, claim_run_dir, new_run_dir
-from .train import NonFiniteLossError, fit
+from .speed import batch_sizes, compile_model, resolve_speed
+from .train import NonFiniteLossError, evaluate, fit
 
 # What may change when a run is resumed; everything else would make it a different run.
 RESUMABLE = ("epochs", "num_workers", "data_root", "device")
@@ -19,12 +21,13 @@ RESUMABLE = ("epochs", "num_workers", "data_root", "device")
 
 def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
                     overwrite: bool = False) -> tuple[Path, list[dict]]:
-    """Train Net with the seed recipe under config; returns (run directory, history).
+    """Train Net with config.recipe (the seed recipe by default); returns (run directory, history).
 
     run_dir=None makes a new folder under config.out_dir. A given run_dir that already holds files is
     refused unless overwrite=True; to continue it, use resume_run(run_dir).
     """
-    run_dir = claim_run_dir(run_dir, overwrite) if run_dir is not None else new_run_dir(config.out_dir, "seed")
+    config = apply_recipe_defaults(config)
+    run_dir = claim_run_dir(run_dir, overwrite) if run_dir is not None else new_run_dir(config.out_dir, config.recipe)
     return _train(config, run_dir, resume_from=None)
 
 
@@ -51,24 +54,42 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     if config.deterministic:
         set_deterministic(True)
     device = get_device(config.device)
-    train_set, test_set = mnist_datasets(config.data_root)
-    train_loader, test_loader = make_loaders(train_set, test_set, config.batch_size, device,
-                                             config.num_workers, seed=config.seed)
+    speed = resolve_speed(config, device)
+    if speed.data_path == "tensor":
+        train_loader, test_loader = make_tensor_loaders(config.data_root, config.batch_size, device, config.seed)
+    else:
+        train_set, test_set = mnist_datasets(config.data_root)
+        train_loader, test_loader = make_loaders(train_set, test_set, config.batch_size, device,
+                                                 config.num_workers, seed=config.seed)
     model = Net().to(device)
-    optimizer = optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    steps = min(len(train_loader), config.max_batches or len(train_loader))
+    recipe = build_recipe(config, model, steps)
+    runner, compile_seconds = model, None  # runner: the compiled wrapper, if any; model keeps plain names
+    if speed.compile_mode:
+        runner, compile_seconds = compile_model(model, speed.compile_mode, device,
+                                               batch_sizes(train_loader) + batch_sizes(test_loader),
+                                               speed.amp_dtype, speed.channels_last)
 
     done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
     recorder = RunRecorder(run_dir, config.to_dict(), device, history=done)
-    save = Checkpointer(run_dir / CHECKPOINT_NAME, model, optimizer, scheduler, train_loader, config.to_dict())
+    recorder.record["speed"] = {"data_path": speed.data_path, "amp_dtype": str(speed.amp_dtype),
+                                "channels_last": speed.channels_last, "compile_seconds": compile_seconds}
+    schedule = recipe.scheduler or recipe.batch_scheduler
+    save = Checkpointer(run_dir / CHECKPOINT_NAME, model, recipe.optimizer, schedule, train_loader, config.to_dict())
 
     def epoch_end(history: list[dict]) -> None:
         save(history)  # checkpoint first: metrics.json never lists an epoch the checkpoint lacks
         recorder.epoch_end(history)
 
     try:
-        history = fit(model, train_loader, test_loader, optimizer, scheduler, config.epochs, device,
-                      max_batches=config.max_batches, on_epoch_end=epoch_end, resume_from=resume_from)
+        history = fit(runner, train_loader, test_loader, recipe.optimizer, recipe.scheduler, config.epochs, device,
+                      max_batches=config.max_batches, on_epoch_end=epoch_end, resume_from=resume_from,
+                      loss_fn=recipe.loss_fn, batch_scheduler=recipe.batch_scheduler, amp_dtype=speed.amp_dtype,
+                      channels_last=speed.channels_last)
+        if recipe.final_predict is not None:
+            recorder.record["final_tta"] = evaluate(runner, test_loader, device, recipe.loss_fn, config.max_batches,
+                                                    amp_dtype=speed.amp_dtype, channels_last=speed.channels_last,
+                                                    predict=recipe.final_predict)
     except KeyboardInterrupt:
         recorder.finish("interrupted", "KeyboardInterrupt")
         _report(_how_to_continue(run_dir, recorder.record["history"], "Interrupted"))

@@ -4,6 +4,7 @@ Works for any nn.Module classifier whose output is logits or log-probabilities: 
 applies log_softmax, which leaves log-probabilities unchanged, so on the seed's log_softmax
 output it equals the seed's nll_loss.
 """
+import contextlib
 import math
 import os
 import time
@@ -35,28 +36,52 @@ def _batches(loader, max_batches: int | None):
         yield batch_idx, batch
 
 
+def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
+    """Autocast to amp_dtype on device's type, or a no-op context when amp_dtype is None."""
+    if amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype)
+
+
+def _to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
                     loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None,
-                    progress: bool = True, epoch: int | None = None) -> dict:
+                    progress: bool = True, epoch: int | None = None, *, batch_scheduler=None,
+                    amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+                    grad_scaler: torch.amp.GradScaler | None = None) -> dict:
     """Train for one pass over loader; returns the per-sample mean loss and accuracy (%).
 
     Raises NonFiniteLossError at the first nan/inf loss, before it reaches the weights.
+    batch_scheduler.step() runs after every optimizer step (OneCycleLR); amp_dtype runs the forward pass
+    under autocast; channels_last converts each batch; grad_scaler scales the loss (float16 autocast).
     """
     model.train()
     total = min(len(loader), max_batches) if max_batches else len(loader)
     bar = tqdm(total=total, disable=not progress)
     loss_sum, correct, seen = 0.0, 0, 0
     for batch_idx, (x, y) in _batches(loader, max_batches):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        output = model(x)
-        loss = loss_fn(output, y)
+        with _autocast(device, amp_dtype):
+            output = model(x)
+        loss = loss_fn(output.float(), y)
         batch_loss = loss.item()
         if not math.isfinite(batch_loss):
             bar.close()
             raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
-        loss.backward()
-        optimizer.step()
+        if grad_scaler is not None:
+            grad_scaler.scale(loss).backward()
+            grad_scaler.step(optimizer)
+            grad_scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
 
         loss_sum += batch_loss * y.size(0)
         correct += (output.argmax(dim=1) == y).sum().item()
@@ -69,13 +94,19 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn: LossFn = F.cross_entropy,
-             max_batches: int | None = None) -> dict:
-    """Per-sample mean loss (summed, then divided by the sample count) and accuracy (%) on loader."""
+             max_batches: int | None = None, *, amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+             predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """Per-sample mean loss (summed, then divided by the sample count) and accuracy (%) on loader.
+
+    predict(model, x) replaces model(x), e.g. for test-time augmentation.
+    """
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     for _, (x, y) in _batches(loader, max_batches):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        output = model(x)
+        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+        with _autocast(device, amp_dtype):
+            output = model(x) if predict is None else predict(model, x)
+        output = output.float()
         loss_sum += loss_fn(output, y, reduction="sum").item()
         correct += (output.argmax(dim=1) == y).sum().item()
         seen += y.size(0)
@@ -86,33 +117,44 @@ def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, opt
         scheduler=None, epochs: int = 1, device: torch.device | str = "cpu", *,
         loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None, history: list[dict] | None = None,
         on_epoch_end: Callable[[list[dict]], None] | None = None, progress: bool = True,
-        checkpoint: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None) -> list[dict]:
+        checkpoint: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None,
+        batch_scheduler=None, amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+        predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> list[dict]:
     """Train and evaluate for `epochs` epochs, printing the seed's lines; returns the per-epoch history.
 
     Pass the history of an earlier call to continue it; on_epoch_end(history) runs after every epoch.
     checkpoint: save the full training state there after every epoch. resume_from: a checkpoint (or run
     directory) to continue from: model, optimizer, scheduler, history and every RNG state are restored,
     so the remaining epochs match an uninterrupted run bit for bit.
+    batch_scheduler steps after every batch, scheduler after every epoch; amp_dtype, channels_last and
+    predict are passed on to train_one_epoch and evaluate.
     """
     from .checkpoint import Checkpointer, load_checkpoint, restore_checkpoint
 
     device = torch.device(device)
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    grad_scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    schedulers = scheduler or batch_scheduler  # whichever exists is checkpointed (the recipes use one)
     generator = getattr(train_loader, "generator", None)
     if resume_from is not None:
-        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, scheduler, generator)
+        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, schedulers, generator)
         print(f"Resuming after epoch {len(history)} of {epochs} from {resume_from}", flush=True)
     history = [] if history is None else history
     if checkpoint is not None:
-        on_epoch_end = _then(Checkpointer(checkpoint, model, optimizer, scheduler, train_loader), on_epoch_end)
+        on_epoch_end = _then(Checkpointer(checkpoint, model, optimizer, schedulers, train_loader), on_epoch_end)
     for epoch in range(len(history) + 1, epochs + 1):
         lrs = [group["lr"] for group in optimizer.param_groups]
         for i, lr in enumerate(lrs):
             print(f"Adjusting learning rate of group {i} to {lr:.4e}.")
         print(f"Epoch {epoch}", flush=True)
         start = time.perf_counter()
-        train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress, epoch)
-        test = evaluate(model, test_loader, device, loss_fn, max_batches)
+        train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress, epoch,
+                                batch_scheduler=batch_scheduler, amp_dtype=amp_dtype, channels_last=channels_last,
+                                grad_scaler=grad_scaler)
+        test = evaluate(model, test_loader, device, loss_fn, max_batches, amp_dtype=amp_dtype,
+                        channels_last=channels_last, predict=predict)
         seconds = time.perf_counter() - start
         print(f"Test set: Average loss: {test['test_loss']:.4f}, "
               f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)

@@ -1,0 +1,88 @@
+"""The fp32 compute floor of one training epoch of Net on this machine: FLOPs / measured throughput.
+
+    python benchmarks/compute_floor.py [--device cpu] [--batch-size 512] [--repeats 5]
+
+FLOPs are counted by torch.utils.flop_counter (forward + backward of one batch, scaled to 60,000 images),
+throughput is measured twice: a large square fp32 matmul (the best case) and Net's own largest conv
+(conv4, forward+backward). The floor is the time an epoch would take at that throughput, with no data
+loading, no optimizer, no Python overhead: no pipeline on this machine can train an epoch faster.
+"""
+import argparse
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench import device_name  # benchmarks/ is on sys.path when this script runs
+from s5utils.device import get_device
+from s5utils.models import Net
+from s5utils.speed import synchronize
+
+TRAIN_IMAGES = 60_000
+
+
+def training_flops_per_image(model: nn.Module, device: torch.device, batch_size: int) -> float:
+    """Forward + backward FLOPs of model for one 28x28 image, counted on one batch."""
+    x = torch.randn(batch_size, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / batch_size
+
+
+def best_seconds(fn, device: torch.device, repeats: int) -> float:
+    """Fastest of `repeats` timed calls of fn, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_flops_per_s(device: torch.device, repeats: int, n: int = 2048) -> float:
+    """fp32 throughput of an n x n matmul."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    return 2 * n**3 / best_seconds(lambda: a @ b, device, repeats)
+
+
+def conv_flops_per_s(device: torch.device, repeats: int, batch_size: int) -> float:
+    """fp32 throughput of Net's conv4 (128 -> 256 channels, 3x3, on 10x10 maps), forward + backward."""
+    conv = nn.Conv2d(128, 256, 3).to(device)
+    x = torch.randn(batch_size, 128, 10, 10, device=device, requires_grad=True)
+    with FlopCounterMode(display=False) as counter:
+        conv(x).sum().backward()
+    return counter.get_total_flops() / best_seconds(lambda: conv(x).sum().backward(), device, repeats)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    device = get_device(args.device)
+    name = device_name(device)
+
+    per_image = training_flops_per_image(Net().to(device), device, args.batch_size)
+    epoch_flops = per_image * TRAIN_IMAGES
+    print(f"device: {name} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"Net training FLOPs: {per_image / 1e6:.1f} MFLOP per image (forward + backward), "
+          f"{epoch_flops / 1e12:.2f} TFLOP per epoch of {TRAIN_IMAGES:,} images")
+    for label, rate in [("fp32 matmul 2048^3", matmul_flops_per_s(device, args.repeats)),
+                        (f"fp32 conv4 fwd+bwd, batch {args.batch_size}",
+                         conv_flops_per_s(device, args.repeats, args.batch_size))]:
+        print(f"{label}: {rate / 1e9:,.1f} GFLOP/s -> floor {epoch_flops / rate:,.1f} s per epoch, "
+              f"{TRAIN_IMAGES / (epoch_flops / rate):,.0f} images/s at most")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

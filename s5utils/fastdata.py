@@ -1,0 +1,73 @@
+"""MNIST held as one uint8 tensor on the training device; batches are randperm slices, augmented in one go."""
+import os
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torchvision import datasets
+
+from .augment import normalize, seed_augment
+from .data import default_data_root
+from .provision import provision_mnist
+
+
+def load_mnist_tensors(root: str | os.PathLike | None = None, device: torch.device | str = "cpu"
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(train images uint8 (60000,1,28,28), train labels, test images, test labels) on device."""
+    root = Path(root) if root is not None else default_data_root()
+    provision_mnist(root)
+    out = []
+    for train in (True, False):
+        split = datasets.MNIST(root, train=train, download=False)
+        out += [split.data.unsqueeze(1).to(device), split.targets.to(device)]
+    return tuple(out)
+
+
+class TensorLoader:
+    """Yields (x, y) batches from device-resident uint8 images: shuffled + seed-augmented for training.
+
+    Iterating draws a new permutation (and new augmentation parameters) from `generator`, which must live
+    on the images' device; a seeded generator gives the same batches run after run. Nothing leaves the device.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, train: bool,
+                 generator: torch.Generator | None = None, channels_last: bool = False) -> None:
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        if len(images) != len(labels):
+            raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.train, self.generator, self.channels_last = train, generator, channels_last
+
+    def __len__(self) -> int:
+        return (len(self.images) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.images)
+        order = torch.randperm(n, generator=self.generator, device=self.images.device) if self.train else None
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                x, y = self.images[start:start + self.batch_size], self.labels[start:start + self.batch_size]
+            else:
+                idx = order[start:start + self.batch_size]
+                x, y = self.images[idx], self.labels[idx]
+            x = seed_augment(x, self.generator) if self.train else normalize(x)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y
+
+
+def make_tensor_loaders(root: str | os.PathLike | None, batch_size: int, device: torch.device | str,
+                        seed: int | None = None, channels_last: bool = False,
+                        test_batch_size: int = 1000) -> tuple[TensorLoader, TensorLoader]:
+    """Train and test TensorLoaders on device; seed makes the shuffling and augmentation repeatable."""
+    device = torch.device(device)
+    train_x, train_y, test_x, test_y = load_mnist_tensors(root, device)
+    generator = torch.Generator(device=device)
+    if seed is not None:
+        generator.manual_seed(seed)
+    else:
+        generator.seed()
+    train = TensorLoader(train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last)
+    test = TensorLoader(test_x, test_y, test_batch_size, train=False, channels_last=channels_last)
+    return train, test

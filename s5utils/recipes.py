@@ -1,0 +1,75 @@
+"""Optimizer, schedulers, loss and test-time prediction for each training recipe of Net.
+
+seed: SGD(lr, momentum) + StepLR(step_size, gamma), cross-entropy on log-probabilities (= nll_loss), as in S5.
+fast: SGD with Nesterov momentum and weight decay, OneCycleLR stepped per batch, label smoothing, and a
+      translate-only test-time augmentation for the final evaluation.
+"""
+import dataclasses
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .augment import translate
+from .config import TrainConfig
+
+# The fast recipe's values; epochs, batch_size, lr and momentum replace the config's only where the
+# config still holds the seed default, so `recipe="fast"` alone is the whole recipe.
+FAST = {
+    "epochs": 6,
+    "batch_size": 256,
+    "lr": 0.05,             # OneCycleLR peak, per batch of 256
+    "momentum": 0.9,        # Nesterov
+    "weight_decay": 5e-4,
+    "label_smoothing": 0.1,
+    "pct_start": 0.25,      # fraction of the steps spent warming up
+    "tta_shifts": [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)],  # (dx, dy) pixels
+}
+_SHARED_FIELDS = ("epochs", "batch_size", "lr", "momentum")
+
+
+@dataclass
+class Recipe:
+    """What fit() needs besides the model and the data."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: object | None = None          # stepped once per epoch
+    batch_scheduler: object | None = None    # stepped once per batch
+    loss_fn: Callable[..., torch.Tensor] = F.cross_entropy
+    final_predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None  # extra final evaluation
+
+
+def apply_recipe_defaults(config: TrainConfig) -> TrainConfig:
+    """config with the recipe's own epochs/batch_size/lr/momentum wherever config holds the seed default."""
+    if config.recipe == "seed":
+        return config
+    seed = TrainConfig()
+    changes = {name: FAST[name] for name in _SHARED_FIELDS if getattr(config, name) == getattr(seed, name)}
+    return dataclasses.replace(config, **changes)
+
+
+def build_recipe(config: TrainConfig, model: nn.Module, steps_per_epoch: int) -> Recipe:
+    """The optimizer, schedulers and loss of config.recipe for model (call after apply_recipe_defaults)."""
+    if config.recipe == "seed":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+        return Recipe(optimizer, scheduler=scheduler)
+    if config.recipe == "fast":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
+                                    weight_decay=FAST["weight_decay"])
+        onecycle = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+            pct_start=FAST["pct_start"])
+        loss_fn = partial(F.cross_entropy, label_smoothing=FAST["label_smoothing"])
+        return Recipe(optimizer, batch_scheduler=onecycle, loss_fn=loss_fn,
+                      final_predict=partial(predict_translated, shifts=FAST["tta_shifts"]))
+    raise ValueError(f"unknown recipe {config.recipe!r}; use 'seed' or 'fast'")
+
+
+def predict_translated(model: nn.Module, x: torch.Tensor, shifts: list[tuple[int, int]]) -> torch.Tensor:
+    """Log of the mean class probability over whole-pixel translations of x (test-time augmentation)."""
+    logps = torch.stack([F.log_softmax(model(translate(x, dx, dy)).float(), dim=1) for dx, dy in shifts])
+    return torch.logsumexp(logps, dim=0) - torch.log(torch.tensor(float(len(shifts)), device=x.device))

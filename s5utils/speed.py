@@ -1,0 +1,84 @@
+"""Resolve the speed options of a TrainConfig for a device: data path, autocast dtype, channels_last, compile."""
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import TrainConfig
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class SpeedOptions:
+    """What a run does on its device; `auto` values already decided."""
+
+    data_path: str                   # "tensor" or "loader"
+    amp_dtype: torch.dtype | None    # None = full float32
+    channels_last: bool
+    compile_mode: str | None         # None = eager
+
+
+def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
+    """Decide every `auto` for device; a choice the device cannot run raises ValueError naming the fix."""
+    device = torch.device(device)
+    data_path = "tensor" if config.data_path == "auto" else config.data_path
+    if config.amp == "auto":
+        amp_dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    else:
+        amp_dtype = AMP_DTYPES.get(config.amp)
+    if amp_dtype == torch.float16 and device.type != "cuda":
+        raise ValueError(f"amp 'fp16' needs CUDA (this run is on {device.type}); use amp 'bf16' or 'off'")
+    # channels_last was faster for Net on CPU in benchmarks/step_speed.py; auto leaves MPS (patchy support) alone.
+    channels_last = config.channels_last == "on" or (config.channels_last == "auto" and device.type != "mps")
+    compile_mode = None if config.compile == "off" else config.compile
+    return SpeedOptions(data_path, amp_dtype, channels_last, compile_mode)
+
+
+def num_samples(loader) -> int:
+    """How many samples one pass over a DataLoader or TensorLoader yields."""
+    return len(loader.dataset) if hasattr(loader, "dataset") else len(loader.images)
+
+
+def batch_sizes(loader) -> list[int]:
+    """The batch sizes a DataLoader or TensorLoader yields: the full one and the last, shorter one if any."""
+    n = num_samples(loader)
+    return [loader.batch_size] + ([n % loader.batch_size] if n % loader.batch_size else [])
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so a timer that stops next measures it."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def compile_model(model: nn.Module, mode: str, device: torch.device, batch_sizes: list[int],
+                  amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+                  image_shape: tuple[int, ...] = (1, 28, 28)) -> tuple[nn.Module, float]:
+    """torch.compile(model) and warm it up on zero batches of each size; returns (compiled, seconds).
+
+    The warm-up runs forward+backward in train mode and forward in eval mode, then clears the
+    gradients, so the weights are unchanged and the compile time stays out of the epoch timings.
+    """
+    device = torch.device(device)
+    start = time.perf_counter()
+    compiled = torch.compile(model, mode=mode)
+    autocast = torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+    was_training = model.training
+    for n in dict.fromkeys(batch_sizes):
+        x = torch.zeros(n, *image_shape, device=device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        compiled.train()
+        with autocast:
+            out = compiled(x)
+        F.cross_entropy(out.float(), torch.zeros(n, dtype=torch.long, device=device)).backward()
+        compiled.eval()
+        with torch.no_grad(), autocast:
+            compiled(x)
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    synchronize(device)
+    return compiled, time.perf_counter() - start

@@ -1,0 +1,134 @@
+"""The fast recipe, the speed options and the training-loop hooks they use."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from s5utils import ConfigError, Net, fit, make_config, set_seed
+from s5utils.recipes import FAST, apply_recipe_defaults, build_recipe, predict_translated
+from s5utils.speed import compile_model, resolve_speed
+
+
+def digits_like(n=64, seed=0):
+    """Random 28x28 'images' with labels: enough to drive a few optimizer steps."""
+    g = torch.Generator().manual_seed(seed)
+    return TensorDataset(torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g))
+
+
+def test_the_seed_recipe_is_the_default_and_left_untouched():
+    config = make_config()
+    assert config.recipe == "seed" and apply_recipe_defaults(config) == config
+    recipe = build_recipe(config, Net(), steps_per_epoch=10)
+    assert isinstance(recipe.scheduler, torch.optim.lr_scheduler.StepLR) and recipe.batch_scheduler is None
+    assert recipe.optimizer.defaults["lr"] == 0.01 and not recipe.optimizer.defaults["nesterov"]
+
+
+def test_recipe_fast_alone_brings_its_own_epochs_batch_size_and_lr_but_keeps_explicit_ones():
+    fast = apply_recipe_defaults(make_config(recipe="fast"))
+    assert (fast.epochs, fast.batch_size, fast.lr) == (FAST["epochs"], FAST["batch_size"], FAST["lr"])
+    mine = apply_recipe_defaults(make_config(recipe="fast", epochs=3, lr=0.02))
+    assert (mine.epochs, mine.lr, mine.batch_size) == (3, 0.02, FAST["batch_size"])
+
+
+def test_the_fast_recipe_steps_onecycle_every_batch_up_to_its_peak_and_down():
+    set_seed(0)
+    config = apply_recipe_defaults(make_config(recipe="fast", epochs=2))
+    model = Net()
+    recipe = build_recipe(config, model, steps_per_epoch=4)
+    assert recipe.optimizer.defaults["nesterov"] and recipe.optimizer.defaults["weight_decay"] > 0
+    loader = DataLoader(digits_like(), batch_size=16)
+    lrs = []
+    fit(model, loader, loader, recipe.optimizer, epochs=2, progress=False, loss_fn=recipe.loss_fn,
+        batch_scheduler=recipe.batch_scheduler, on_epoch_end=lambda h: lrs.append(h[-1]["lr"]))
+    assert lrs[0] < lrs[1] <= config.lr  # epoch 2 starts after the 2-step warm-up, above the start
+    assert recipe.optimizer.param_groups[0]["lr"] < lrs[1] / 5  # annealed towards zero by the last step
+
+
+def test_label_smoothing_charges_even_a_confident_correct_prediction():
+    recipe = build_recipe(apply_recipe_defaults(make_config(recipe="fast")), Net(), steps_per_epoch=1)
+    logp = F.log_softmax(torch.tensor([[20.0] + [0.0] * 9]), dim=1)
+    assert F.nll_loss(logp, torch.tensor([0])) < 1e-6 < recipe.loss_fn(logp, torch.tensor([0]))
+
+
+def test_translated_prediction_returns_log_probabilities_and_without_shifts_is_the_model():
+    set_seed(0)
+    model, x = Net().eval(), digits_like(8)[:][0]
+    with torch.no_grad():
+        tta = predict_translated(model, x, FAST["tta_shifts"])
+        plain = predict_translated(model, x, [(0, 0)])
+        assert torch.allclose(tta.exp().sum(1), torch.ones(8), atol=1e-5)
+        assert torch.allclose(plain, model(x), atol=1e-6)
+
+
+def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_float32():
+    speed = resolve_speed(make_config(), torch.device("cpu"))
+    assert (speed.data_path, speed.channels_last, speed.amp_dtype, speed.compile_mode) == ("tensor", True, None, None)
+    assert resolve_speed(make_config(amp="bf16", data_path="loader"), torch.device("cpu")).amp_dtype == torch.bfloat16
+
+
+def test_fp16_off_cuda_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="amp 'fp16' needs CUDA.*use amp 'bf16' or 'off'"):
+        resolve_speed(make_config(amp="fp16"), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("recipe", "slow", "seed or fast"), ("data_path", "disk", "auto, tensor or loader"),
+    ("amp", "fp8", "auto, off, bf16 or fp16"), ("channels_last", "yes", "auto, on or off"),
+    ("compile", "max", "off, default, reduce-overhead or max-autotune"),
+])
+def test_bad_speed_and_recipe_values_name_what_is_allowed(name, value, allowed):
+    with pytest.raises(ConfigError, match=f"{name} must be {allowed}, got '{value}'"):
+        make_config(**{name: value})
+
+
+def test_channels_last_and_bf16_autocast_train_net_with_float32_weights():
+    set_seed(0)
+    model = Net()
+    loader = DataLoader(digits_like(), batch_size=32)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    history = fit(model, loader, loader, optimizer, epochs=1, progress=False, amp_dtype=torch.bfloat16,
+                  channels_last=True)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.isfinite(torch.tensor(history[0]["train_loss"]))
+
+
+def test_channels_last_changes_memory_layout_not_results():
+    set_seed(0)
+    model, x = Net().eval(), digits_like(8)[:][0]
+    with torch.no_grad():
+        expected = model(x)
+        model.to(memory_format=torch.channels_last)
+        assert torch.allclose(model(x.contiguous(memory_format=torch.channels_last)), expected, atol=1e-5)
+
+
+def test_compile_warm_up_leaves_weights_and_gradients_untouched():
+    set_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    before = [p.detach().clone() for p in model.parameters()]
+    compiled, seconds = compile_model(model, "default", torch.device("cpu"), [4])
+    x = torch.randn(4, 1, 28, 28)
+    assert seconds > 0 and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert torch.allclose(compiled(x), model(x), atol=1e-5)
+
+
+def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root, tmp_path):
+    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+    done = subprocess.run([sys.executable, "-m", "s5utils", "train", "--recipe", "fast", "--epochs", "1",
+                           "--max-batches", "2", "--out", str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Test accuracy with test-time augmentation: " in done.stdout
+    (run_dir,) = tmp_path.iterdir()
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == FAST["batch_size"]
+    assert record["speed"] == {"data_path": "tensor", "amp_dtype": "None", "channels_last": True,
+                               "compile_seconds": None}
+    assert record["final_tta"]["test_seen"] == 2000
