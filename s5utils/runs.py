@@ -38,14 +38,15 @@ def new_run_dir(base: str | os.PathLike, name: str = "run") -> Path:
 
 
 def claim_run_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Create path as a run directory; one that already holds files is used only with overwrite=True.
+    """Create path as a run directory; one that already holds a run's files is used only with overwrite=True.
 
-    Overwriting deletes the previous run's own files (metrics.json, plot, checkpoint, weights), nothing else.
+    Other files are no run's (papermill's executed notebook, the user's notes) and stay. Overwriting
+    deletes the previous run's own files (metrics.json, plot, checkpoint, weights), nothing else.
     """
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise RunDirError(f"run directory {path} is a file; pass a folder path")
-    if path.is_dir() and any(path.iterdir()):
+    if any((path / name).exists() for name in RUN_FILES):
         if not overwrite:
             raise RunDirError(f"run directory {path} already holds files and is never overwritten silently; "
                               f"pass a new folder, continue it with `python -m s5utils resume {path}`, "
