@@ -21,12 +21,11 @@ from pathlib import Path
 import torch
 
 from s5utils.config import make_config
-from s5utils.data import make_loaders, mnist_datasets
 from s5utils.device import get_device, set_seed
-from s5utils.fastdata import make_tensor_loaders
+from s5utils.experiment import build_loaders, compile_for
 from s5utils.models import Net
 from s5utils.recipes import apply_recipe_defaults, build_recipe
-from s5utils.speed import batch_sizes, compile_model, num_samples, resolve_speed, synchronize
+from s5utils.speed import num_samples, resolve_speed, synchronize
 from s5utils.train import evaluate, train_one_epoch
 
 HERE = Path(__file__).resolve().parent
@@ -68,22 +67,13 @@ def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> di
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
-    if kit:
-        train_loader, test_loader = make_tensor_loaders(config.data_root, config.batch_size, device, config.seed)
-    else:
-        train_set, test_set = mnist_datasets(config.data_root)
-        train_loader, test_loader = make_loaders(train_set, test_set, config.batch_size, device,
-                                                 config.num_workers, seed=config.seed)
+    train_loader, test_loader = build_loaders(config, device, speed.data_path)
     model = Net().to(device)
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
     steps = min(len(train_loader), config.max_batches or len(train_loader))
     recipe = build_recipe(config, model, steps)
-    runner, compile_seconds = model, None
-    if speed.compile_mode:
-        runner, compile_seconds = compile_model(model, speed.compile_mode, device,
-                                                batch_sizes(train_loader) + batch_sizes(test_loader),
-                                                speed.amp_dtype, speed.channels_last)
+    runner, compile_seconds = compile_for(model, speed, device, train_loader, test_loader)
     hooks = dict(amp_dtype=speed.amp_dtype, channels_last=speed.channels_last)
     epochs, elapsed, reached = [], 0.0, {}
     for epoch in range(1, config.epochs + 1):

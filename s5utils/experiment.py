@@ -4,6 +4,9 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+import torch.nn as nn
+
 from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, checkpoint_path, load_checkpoint
 from .config import ConfigError, TrainConfig, make_config
 from .data import make_loaders, mnist_datasets
@@ -12,7 +15,7 @@ from .fastdata import make_tensor_loaders
 from .models import Net
 from .recipes import apply_recipe_defaults, build_recipe
 from .runs import RunRecorder, claim_run_dir, new_run_dir
-from .speed import batch_sizes, compile_model, resolve_speed
+from .speed import SpeedOptions, batch_sizes, compile_model, resolve_speed
 from .train import NonFiniteLossError, evaluate, fit
 
 # What may change when a run is resumed; everything else would make it a different run.
@@ -49,26 +52,34 @@ def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict
     return _train(config, file.parent, resume_from=file)
 
 
+def build_loaders(config: TrainConfig, device: torch.device, data_path: str) -> tuple:
+    """config's (train, test) loaders on device: the tensor path, or the seed's DataLoader for "loader"."""
+    if data_path == "tensor":
+        return make_tensor_loaders(config.data_root, config.batch_size, device, config.seed)
+    train_set, test_set = mnist_datasets(config.data_root)
+    return make_loaders(train_set, test_set, config.batch_size, device, config.num_workers, seed=config.seed)
+
+
+def compile_for(model: nn.Module, speed: SpeedOptions, device: torch.device, train_loader, test_loader
+                ) -> tuple[nn.Module, float | None]:
+    """(runner, compile seconds): model compiled for every batch size the loaders yield, or model itself."""
+    if not speed.compile_mode:
+        return model, None  # the compiled wrapper, when there is one, runs; model keeps the plain names
+    return compile_model(model, speed.compile_mode, device, batch_sizes(train_loader) + batch_sizes(test_loader),
+                         speed.amp_dtype, speed.channels_last)
+
+
 def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tuple[Path, list[dict]]:
     set_seed(config.seed)
     if config.deterministic:
         set_deterministic(True)
     device = get_device(config.device)
     speed = resolve_speed(config, device)
-    if speed.data_path == "tensor":
-        train_loader, test_loader = make_tensor_loaders(config.data_root, config.batch_size, device, config.seed)
-    else:
-        train_set, test_set = mnist_datasets(config.data_root)
-        train_loader, test_loader = make_loaders(train_set, test_set, config.batch_size, device,
-                                                 config.num_workers, seed=config.seed)
+    train_loader, test_loader = build_loaders(config, device, speed.data_path)
     model = Net().to(device)
     steps = min(len(train_loader), config.max_batches or len(train_loader))
     recipe = build_recipe(config, model, steps)
-    runner, compile_seconds = model, None  # runner: the compiled wrapper, if any; model keeps plain names
-    if speed.compile_mode:
-        runner, compile_seconds = compile_model(model, speed.compile_mode, device,
-                                               batch_sizes(train_loader) + batch_sizes(test_loader),
-                                               speed.amp_dtype, speed.channels_last)
+    runner, compile_seconds = compile_for(model, speed, device, train_loader, test_loader)
 
     done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
     recorder = RunRecorder(run_dir, config.to_dict(), device, history=done)

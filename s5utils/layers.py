@@ -7,7 +7,6 @@ Pooling called functionally in forward (F.max_pool2d, as in the seed Net) gets i
 """
 from dataclasses import dataclass
 
-import torch
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
