@@ -45,13 +45,10 @@ def test_train_smoke_run_writes_a_complete_metrics_json(mnist_root, tmp_path):
     assert (run_dir / "training_plot.png").stat().st_size > 10_000
 
 
+# The whole matrix of bad flags runs in-process in test_reliability_config.py; here two go through the real
+# entry point, so `python -m s5utils` itself is shown to answer in one line without a traceback.
 @pytest.mark.parametrize("args, reason", [
     (["--epochs", "0"], "epochs must be an integer >= 1"),
-    (["--epochs", "2.5"], "epochs must be an integer >= 1"),
-    (["--lr", "abc"], "lr must be a number > 0"),
-    (["--batch-size", "-4"], "batch_size must be an integer >= 1"),
-    (["--gamma", "1.5"], "gamma must be a number in (0, 1]"),
-    (["--device", "tpu"], "device must be auto, cpu"),
     (["--epoch", "3"], "unrecognized arguments: --epoch"),
 ])
 def test_bad_flags_exit_nonzero_with_a_one_line_reason(args, reason):
