@@ -120,7 +120,8 @@ def _coerce(name: str, value, kind: str):
     raise fail
 
 
-def _unknown(name: str, known) -> ConfigError:
+def unknown_parameter(name: str, known) -> ConfigError:
+    """The error for a name that is not a parameter, with the closest known one as a hint."""
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
     return ConfigError(f"unknown parameter {name!r}{hint}", name)
@@ -131,7 +132,7 @@ def make_config(**params) -> TrainConfig:
     known = {f.name: f for f in fields(TrainConfig)}
     for name in params:
         if name not in known:
-            raise _unknown(name, known)
+            raise unknown_parameter(name, known)
     values = {}
     for name, value in params.items():
         kind, optional = _kind(known[name])

@@ -1,12 +1,11 @@
 """Notebook helpers: validate the papermill parameters cell and open the notebook's run directory."""
-import difflib
 import os
 import types
 from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
-from .config import ConfigError, TrainConfig, make_config
+from .config import ConfigError, TrainConfig, make_config, unknown_parameter
 from .data import default_data_root
 from .provision import RAW_MD5, md5, raw_dir
 from .runs import new_run_dir
@@ -56,9 +55,7 @@ def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> Tra
     params = {}
     for name in parameter_names(namespace):
         if name not in allowed:
-            close = difflib.get_close_matches(name, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(allowed))}"
-            raise NotebookConfigError(f"unknown parameter {name!r}{hint}")
+            raise NotebookConfigError(str(unknown_parameter(name, sorted(allowed))))
         if name in known:
             params[name] = namespace[name]
     run_dir = namespace.get("run_dir")
