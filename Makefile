@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:  make run   and   make test
-# Overrides: make run EPOCHS=2 MAX_BATCHES=20 DEVICE=cpu SEED=3 LR=0.02 BATCH_SIZE=256 OUT=runs DATA=~/mnist
+# Overrides: make run EPOCHS=2 MAX_BATCHES=20 DEVICE=cpu SEED=3 LR=0.02 BATCH_SIZE=256 RECIPE=fast AMP=off OUT=runs DATA=~/mnist
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,12 +8,14 @@ OUT ?= runs
 # make run executes notebooks/S5.ipynb with papermill; the overrides become its parameters.
 NOTEBOOK_ARGS := $(if $(EPOCHS),-p epochs $(EPOCHS)) $(if $(BATCH_SIZE),-p batch_size $(BATCH_SIZE)) \
 	$(if $(LR),-p lr $(LR)) $(if $(SEED),-p seed $(SEED)) $(if $(DEVICE),-p device $(DEVICE)) \
-	$(if $(MAX_BATCHES),-p max_batches $(MAX_BATCHES)) $(if $(DATA),-p data_root $(DATA))
+	$(if $(MAX_BATCHES),-p max_batches $(MAX_BATCHES)) $(if $(DATA),-p data_root $(DATA)) \
+	$(if $(RECIPE),-p recipe $(RECIPE)) $(if $(AMP),-p amp $(AMP))
 
 TRAIN_ARGS := --out $(OUT) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
 	$(if $(LR),--lr $(LR)) $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE)) \
-	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA))
+	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA)) \
+	$(if $(RECIPE),--recipe $(RECIPE)) $(if $(AMP),--amp $(AMP))
 
 .PHONY: run train test browser data summary clean
 

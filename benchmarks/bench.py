@@ -1,18 +1,19 @@
 """Seed pipeline vs the kit's fast path, in one process on one machine: speed, time to accuracy, memory.
 
     python benchmarks/bench.py --quick                 # a few batches per variant: checks the script works
-    python benchmarks/bench.py                         # the measurement: each recipe's own epochs (seed 20, fast 4)
+    python benchmarks/bench.py                         # the measurement: each recipe's own epochs (seed 20, fast 6)
 
-Variants (all train s5utils.models.Net, unchanged):
+First the compute floor of a training epoch is measured (compute_floor.py), then each variant trains
+s5utils.models.Net, unchanged:
   seed       DataLoader + PIL transforms (num_workers), float32, SGD + StepLR: the S5 pipeline.
   kit-seed   the same seed recipe on the kit's path: MNIST on the device, batched augmentation,
-             channels_last, autocast (--amp), optional torch.compile. Same work as `seed`, done faster.
+             channels_last, autocast (--amp; auto = bf16 on CUDA and AMX CPUs), optional torch.compile.
   kit-fast   the kit's path with the fast recipe (OneCycle, Nesterov, label smoothing; s5utils/recipes.py).
+Writes results.json and RESULTS.md (the table, the floors, and the ratios between variants).
 """
 import argparse
 import json
 import platform
-import resource
 import shlex
 import sys
 import time
@@ -20,8 +21,10 @@ from pathlib import Path
 
 import torch
 
+from compute_floor import TRAIN_IMAGES, measure_floor  # benchmarks/ is on sys.path when this script runs
+from machine import peak_memory_mb  # benchmarks/ is on sys.path when this script runs
 from s5utils.config import make_config
-from s5utils.device import get_device, set_seed
+from s5utils.device import device_name, get_device, set_seed
 from s5utils.experiment import build_loaders, compile_for
 from s5utils.models import Net
 from s5utils.recipes import apply_recipe_defaults, build_recipe
@@ -29,29 +32,8 @@ from s5utils.speed import num_samples, resolve_speed, synchronize
 from s5utils.train import evaluate, train_one_epoch
 
 HERE = Path(__file__).resolve().parent
-TARGETS = (98.55, 99.0)
-AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}  # the seed README's final test accuracy, and 99 %
-
-
-def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU model from /proc/cpuinfo where there is one."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    """CUDA: peak allocated since the last reset; CPU: the process's peak resident set size (never resets)."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+TARGETS = (98.55, 99.0)  # the seed README's final test accuracy, and 99 %
+AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> dict:
@@ -103,34 +85,89 @@ def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> di
         "channels_last": speed.channels_last, "compile_seconds": compile_seconds, "batch_size": config.batch_size,
         "epochs": epochs,
         "train_images_per_s": sum(e["train_images_per_s"] for e in epochs) / len(epochs),
+        "train_seconds_per_epoch": sum(e["train_seconds"] for e in epochs) / len(epochs),
         "seconds_per_epoch": sum(e["seconds"] for e in epochs) / len(epochs),
+        "seconds_total": elapsed,
         "final_test_acc": epochs[-1]["test_acc"],
         **{f"seconds_to_{t}": reached.get(str(t)) for t in TARGETS},
         "peak_memory_mb": peak_memory_mb(device),
     }
 
 
+def fmt(value: float | None, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def comparisons(results: dict) -> list[str]:
+    """The ratios the issue asks about, each from this run's own measurements."""
+    by_name = {r["variant"]: r for r in results["variants"]}
+    lines = []
+    floors = results.get("floor", {}).get("floors", [])
+    for name in ("kit-seed", "kit-fast"):
+        if name in by_name and floors:
+            train = TRAIN_IMAGES / by_name[name]["train_images_per_s"]  # a whole epoch, even in --quick mode
+            ratios = ", ".join(f"{train / f['floor_seconds']:.2f}x the {f['measure']} floor "
+                               f"({f['floor_seconds']:.1f} s)" for f in floors)
+            amp = by_name[name]["amp"]
+            own = f" It trains under {amp} autocast, so the {amp} floor is the one it can approach." if amp != "off" else ""
+            lines.append(f"- {name}: {train:.1f} s per {TRAIN_IMAGES:,}-image training epoch = {ratios}.{own}")
+    seed = by_name.get("seed")
+    if seed and "kit-seed" in by_name:
+        kit = by_name["kit-seed"]
+        lines.append(f"- kit-seed vs seed, same recipe: {seed['train_seconds_per_epoch'] / kit['train_seconds_per_epoch']:.2f}x "
+                     f"faster training per epoch, {seed['seconds_per_epoch'] / kit['seconds_per_epoch']:.2f}x per epoch "
+                     f"with the test pass; final test {kit['final_test_acc']:.2f} % vs {seed['final_test_acc']:.2f} %.")
+    if seed and "kit-fast" in by_name:
+        target, fast = TARGETS[0], by_name["kit-fast"]
+        fast_s, seed_s = fast[f"seconds_to_{target}"], seed[f"seconds_to_{target}"]
+        if fast_s is None:
+            lines.append(f"- kit-fast did not reach {target} % in its {len(fast['epochs'])} epochs.")
+        elif seed_s is None:
+            lines.append(f"- time to {target} %: kit-fast {fast_s:.1f} s; seed never reached it in its "
+                         f"{len(seed['epochs'])} epochs ({seed['seconds_total']:.0f} s), so kit-fast is more than "
+                         f"{seed['seconds_total'] / fast_s:.0f}x faster to it.")
+        else:
+            lines.append(f"- time to {target} %: kit-fast {fast_s:.1f} s vs seed {seed_s:.1f} s = "
+                         f"{seed_s / fast_s:.1f}x faster.")
+    return lines
+
+
 def markdown(results: dict) -> str:
     """The results as a Markdown table, headed by the command, machine and versions."""
     env = results["environment"]
-    fmt = lambda v, spec: "-" if v is None else format(v, spec)
     lines = (["**Quick mode: 5 batches per variant, a check that the script works, not a measurement.**", ""]
              if results["quick"] else [])
     lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
-             f"torch {env['torch']}, {env['threads']} threads, {results['when']}", "",
-             "| variant | recipe | data | amp | channels_last | train img/s | s/epoch | compile s | "
-             f"s to {TARGETS[0]} % | s to {TARGETS[1]} % | final test % | peak MB |",
-             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              f"torch {env['torch']}, {env['threads']} threads, {results['when']}", ""]
+    floor = results.get("floor")
+    if floor:
+        lines += [f"Compute floor, measured in this run: {floor['epoch_tflop']:.2f} TFLOP per training epoch "
+                  "(forward + backward, torch.utils.flop_counter) at", ""]
+        lines += [f"- {f['measure']}: {f['gflop_per_s']:,.1f} GFLOP/s -> {f['floor_seconds']:.1f} s per epoch"
+                  for f in floor["floors"]]
+        lines.append("")
+    lines += ["| variant | recipe | data | amp | channels_last | train img/s | train s/epoch | s/epoch | compile s | "
+              f"s to {TARGETS[0]} % | s to {TARGETS[1]} % | final test % | peak MB |",
+              "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["variants"]:
         lines.append(f"| {r['variant']} | {r['recipe']} | {r['data_path']} | {r['amp']} | {r['channels_last']} | "
-                     f"{r['train_images_per_s']:,.0f} | {r['seconds_per_epoch']:.1f} | "
-                     f"{fmt(r['compile_seconds'], '.1f')} | {fmt(r[f'seconds_to_{TARGETS[0]}'], '.1f')} | "
-                     f"{fmt(r[f'seconds_to_{TARGETS[1]}'], '.1f')} | {r['final_test_acc']:.2f} | "
+                     f"{r['train_images_per_s']:,.0f} | {r['train_seconds_per_epoch']:.1f} | "
+                     f"{r['seconds_per_epoch']:.1f} | {fmt(r['compile_seconds'], '.1f')} | "
+                     f"{fmt(r[f'seconds_to_{TARGETS[0]}'], '.1f', 'not reached')} | "
+                     f"{fmt(r[f'seconds_to_{TARGETS[1]}'], '.1f', 'not reached')} | {r['final_test_acc']:.2f} | "
                      f"{r['peak_memory_mb']:,.0f} |")
-    lines.append("")
-    lines.append("Peak memory: CUDA = torch.cuda.max_memory_allocated per variant; CPU = the process's peak RSS "
-                 "so far (ru_maxrss never resets, so later rows include earlier ones; DataLoader workers excluded).")
+    lines += ["", "s/epoch includes the test pass; times to accuracy add up whole epochs (training + test pass).", ""]
+    lines += comparisons(results)
+    lines += ["", "Peak memory: CUDA = torch.cuda.max_memory_allocated per variant; CPU = the process's peak RSS "
+              "so far (ru_maxrss never resets, so later rows include earlier ones; DataLoader workers excluded)."]
     return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, results: dict) -> str:
+    """Write RESULTS.md (the Markdown report) into out; returns the report's body."""
+    table = markdown(results)
+    (out / "RESULTS.md").write_text("# Benchmark results\n\n" + table)
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,11 +177,14 @@ def main(argv: list[str] | None = None) -> int:
                         "recipe's own: seed 20, fast 4)")
     parser.add_argument("--variants", default="seed,kit-seed,kit-fast", help="comma-separated, run in this order")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA, off on CPU), off, bf16, fp16")
+    parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA and AMX CPUs, else off), off, bf16, fp16")
     parser.add_argument("--compile", default="off", help="kit torch.compile mode, or off")
     parser.add_argument("--channels-last", default="auto", help="kit memory layout: auto (on except MPS), on, off")
     parser.add_argument("--num-workers", type=int, default=2, help="seed DataLoader workers")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-floor", action="store_true", help="skip measuring the compute floor")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rewrite RESULTS.md from the results.json already in --out")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--out", type=Path, default=None, help="folder for results.json and RESULTS.md "
                         "(default: benchmarks/, or benchmarks/quick/ with --quick)")
@@ -152,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     args.epochs = args.epochs or (1 if args.quick else None)
     args.max_batches = 5 if args.quick else None
     out = args.out or (HERE / "quick" if args.quick else HERE)
+    if args.report_only:
+        if not (out / "results.json").is_file():
+            parser.error(f"--report-only rewrites {out / 'RESULTS.md'} from {out / 'results.json'}, which does not "
+                         "exist; run the benchmark first")
+        write_report(out, json.loads((out / "results.json").read_text()))
+        return 0
     device = get_device(args.device)
 
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -164,13 +210,15 @@ def main(argv: list[str] | None = None) -> int:
                "environment": {"device": str(device), "device_name": name, "torch": torch.__version__,
                                "threads": torch.get_num_threads(), "python": platform.python_version()},
                "quick": args.quick, "variants": []}
+    if not args.no_floor:
+        print("measuring the compute floor ...", flush=True)
+        results["floor"] = measure_floor(device, repeats=2 if args.quick else 5)
     for variant in names:
         print(f"{variant}:", flush=True)
         results["variants"].append(run_variant(variant, args, device))
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
-    (out / "RESULTS.md").write_text("# Benchmark results\n\n" + table)
+    table = write_report(out, results)
     print("\n" + table)
     return 0
 

@@ -1,11 +1,12 @@
-"""The fp32 compute floor of one training epoch of Net on this machine: FLOPs / measured throughput.
+"""The compute floor of one training epoch of Net on this machine: FLOPs / measured throughput.
 
     python benchmarks/compute_floor.py [--device cpu] [--batch-size 512] [--repeats 5]
 
 FLOPs are counted by torch.utils.flop_counter (forward + backward of one batch, scaled to 60,000 images),
-throughput is measured twice: a large square fp32 matmul (the best case) and Net's own largest conv
-(conv4, forward+backward). The floor is the time an epoch would take at that throughput, with no data
-loading, no optimizer, no Python overhead: no pipeline on this machine can train an epoch faster.
+throughput is measured three ways: a large square fp32 matmul (the best case for float32), Net's own
+largest conv (conv4, forward+backward, fp32), and a large bf16 matmul (the best case under bf16 autocast,
+on AMX or a GPU). The floor is the time an epoch would take at that throughput, with no data loading,
+no optimizer, no Python overhead. bench.py measures the same floors in its own run.
 """
 import argparse
 import sys
@@ -16,8 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from bench import device_name  # benchmarks/ is on sys.path when this script runs
-from s5utils.device import get_device
+from s5utils.device import device_name, get_device
 from s5utils.models import Net
 from s5utils.speed import synchronize
 
@@ -47,9 +47,10 @@ def best_seconds(fn, device: torch.device, repeats: int) -> float:
     return min(times)
 
 
-def matmul_flops_per_s(device: torch.device, repeats: int, n: int = 2048) -> float:
-    """fp32 throughput of an n x n matmul."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_flops_per_s(device: torch.device, repeats: int, n: int = 2048,
+                       dtype: torch.dtype = torch.float32) -> float:
+    """Throughput of an n x n matmul in dtype."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     return 2 * n**3 / best_seconds(lambda: a @ b, device, repeats)
 
 
@@ -62,6 +63,17 @@ def conv_flops_per_s(device: torch.device, repeats: int, batch_size: int) -> flo
     return counter.get_total_flops() / best_seconds(lambda: conv(x).sum().backward(), device, repeats)
 
 
+def measure_floor(device: torch.device, batch_size: int = 512, repeats: int = 5) -> dict:
+    """Net's training FLOPs per epoch and, per throughput measured, the epoch's floor in seconds."""
+    epoch_flops = training_flops_per_image(Net().to(device), device, batch_size) * TRAIN_IMAGES
+    rates = {"fp32 matmul 2048^3": matmul_flops_per_s(device, repeats),
+             f"fp32 conv4 fwd+bwd, batch {batch_size}": conv_flops_per_s(device, repeats, batch_size),
+             "bf16 matmul 2048^3": matmul_flops_per_s(device, repeats, dtype=torch.bfloat16)}
+    return {"epoch_tflop": epoch_flops / 1e12,
+            "floors": [{"measure": label, "gflop_per_s": rate / 1e9, "floor_seconds": epoch_flops / rate}
+                       for label, rate in rates.items()]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
@@ -69,18 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     device = get_device(args.device)
-    name = device_name(device)
-
-    per_image = training_flops_per_image(Net().to(device), device, args.batch_size)
-    epoch_flops = per_image * TRAIN_IMAGES
-    print(f"device: {name} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"Net training FLOPs: {per_image / 1e6:.1f} MFLOP per image (forward + backward), "
-          f"{epoch_flops / 1e12:.2f} TFLOP per epoch of {TRAIN_IMAGES:,} images")
-    for label, rate in [("fp32 matmul 2048^3", matmul_flops_per_s(device, args.repeats)),
-                        (f"fp32 conv4 fwd+bwd, batch {args.batch_size}",
-                         conv_flops_per_s(device, args.repeats, args.batch_size))]:
-        print(f"{label}: {rate / 1e9:,.1f} GFLOP/s -> floor {epoch_flops / rate:,.1f} s per epoch, "
-              f"{TRAIN_IMAGES / (epoch_flops / rate):,.0f} images/s at most")
+    floor = measure_floor(device, args.batch_size, args.repeats)
+    print(f"device: {device_name(device)} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"Net training FLOPs: {floor['epoch_tflop']:.2f} TFLOP per epoch of {TRAIN_IMAGES:,} images "
+          "(forward + backward)")
+    for row in floor["floors"]:
+        print(f"{row['measure']}: {row['gflop_per_s']:,.1f} GFLOP/s -> floor {row['floor_seconds']:,.1f} s per epoch, "
+              f"{TRAIN_IMAGES / row['floor_seconds']:,.0f} images/s at most")
     return 0
 
 

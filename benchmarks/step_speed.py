@@ -15,8 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bench import device_name  # benchmarks/ is on sys.path when this script runs
-from s5utils.device import get_device, set_seed
+from s5utils.device import device_name, get_device, set_seed
 from s5utils.models import Net
 from s5utils.speed import synchronize
 

@@ -55,6 +55,20 @@ def seed_augment(images: torch.Tensor, generator: torch.Generator | None = None)
     return normalize(rotate(center_crop_resize(images, crop), angles))
 
 
+def random_affine(images: torch.Tensor, generator: torch.Generator | None = None, *, degrees: float = 10.0,
+                  shift: float = 2.0, scale: float = 0.1) -> torch.Tensor:
+    """A uint8 batch rotated (+-degrees), shifted (+-shift pixels) and scaled (1 +- scale), each sample by its
+    own draw, bilinear, fill 0; returns float32 normalized like the seed. The fast recipe's augmentation."""
+    n, dev = images.shape[0], images.device
+    uniform = lambda: torch.rand(n, generator=generator, device=dev) * 2 - 1  # noqa: E731 - U(-1, 1) per sample
+    rad, zoom = uniform() * degrees * (math.pi / 180), 1 + uniform() * scale
+    dx, dy = uniform() * shift * 2 / images.shape[-1], uniform() * shift * 2 / images.shape[-2]
+    cos, sin = rad.cos() / zoom, rad.sin() / zoom
+    theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)  # output -> input
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return normalize(F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False))
+
+
 def translate(images: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Shift a normalized batch by whole pixels (right dx, down dy), filling the vacated edge with black."""
     if dx == 0 and dy == 0:

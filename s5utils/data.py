@@ -30,16 +30,30 @@ def train_transforms() -> transforms.Compose:
     ])
 
 
+def affine_train_transforms(degrees: float, shift: float, scale: float) -> transforms.Compose:
+    """The fast recipe's augmentation for the DataLoader path: rotate, shift (whole pixels, as torchvision
+    rounds them) and scale each image by its own draw, bilinear, then normalize."""
+    return transforms.Compose([
+        transforms.RandomAffine(degrees, translate=(shift / 28, shift / 28), scale=(1 - scale, 1 + scale),
+                                interpolation=transforms.InterpolationMode.BILINEAR, fill=0),
+        transforms.ToTensor(),
+        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+    ])
+
+
 def test_transforms() -> transforms.Compose:
     """Tensor conversion and the seed's normalization only."""
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
 
-def mnist_datasets(root: str | os.PathLike | None = None) -> tuple[Dataset, Dataset]:
-    """The (train, test) MNIST datasets, provisioned and md5-verified under root first."""
+def mnist_datasets(root: str | os.PathLike | None = None, train_transform=None) -> tuple[Dataset, Dataset]:
+    """The (train, test) MNIST datasets, provisioned and md5-verified under root first.
+
+    The train set uses the seed's transforms unless train_transform is given.
+    """
     root = Path(root) if root is not None else default_data_root()
     provision_mnist(root)
-    train = datasets.MNIST(root, train=True, download=False, transform=train_transforms())
+    train = datasets.MNIST(root, train=True, download=False, transform=train_transform or train_transforms())
     test = datasets.MNIST(root, train=False, download=False, transform=test_transforms())
     return train, test
 

@@ -1,9 +1,25 @@
 """Pick the training device, seed every random number generator, and switch on deterministic kernels."""
 import os
+import platform
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
+
+
+def device_name(device: torch.device | str) -> str:
+    """The GPU's name, or the CPU's model from /proc/cpuinfo where there is one (platform's guess elsewhere)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def get_device(preferred: str = "auto") -> torch.device:

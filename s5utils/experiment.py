@@ -13,7 +13,7 @@ from .data import make_loaders, mnist_datasets
 from .device import get_device, set_deterministic, set_seed
 from .fastdata import make_tensor_loaders
 from .models import Net
-from .recipes import apply_recipe_defaults, build_recipe
+from .recipes import apply_recipe_defaults, build_recipe, train_augmentation
 from .runs import RunRecorder, claim_run_dir, new_run_dir
 from .speed import SpeedOptions, batch_sizes, compile_model, resolve_speed
 from .train import NonFiniteLossError, evaluate, fit
@@ -54,9 +54,10 @@ def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict
 
 def build_loaders(config: TrainConfig, device: torch.device, data_path: str) -> tuple:
     """config's (train, test) loaders on device: the tensor path, or the seed's DataLoader for "loader"."""
+    tensor_augment, pil_transform = train_augmentation(config)
     if data_path == "tensor":
-        return make_tensor_loaders(config.data_root, config.batch_size, device, config.seed)
-    train_set, test_set = mnist_datasets(config.data_root)
+        return make_tensor_loaders(config.data_root, config.batch_size, device, config.seed, augment=tensor_augment)
+    train_set, test_set = mnist_datasets(config.data_root, train_transform=pil_transform)
     return make_loaders(train_set, test_set, config.batch_size, device, config.num_workers, seed=config.seed)
 
 

@@ -1,7 +1,7 @@
 """MNIST held as one uint8 tensor on the training device; batches are randperm slices, augmented in one go."""
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torchvision import datasets
@@ -28,16 +28,18 @@ class TensorLoader:
 
     Iterating draws a new permutation (and new augmentation parameters) from `generator`, which must live
     on the images' device; a seeded generator gives the same batches run after run. Nothing leaves the device.
+    `augment(uint8 batch, generator) -> normalized float batch` is the seed's transform unless given.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, train: bool,
-                 generator: torch.Generator | None = None, channels_last: bool = False) -> None:
+                 generator: torch.Generator | None = None, channels_last: bool = False,
+                 augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment) -> None:
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
         if len(images) != len(labels):
             raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
         self.images, self.labels, self.batch_size = images, labels, batch_size
-        self.train, self.generator, self.channels_last = train, generator, channels_last
+        self.train, self.generator, self.channels_last, self.augment = train, generator, channels_last, augment
 
     def __len__(self) -> int:
         return (len(self.images) + self.batch_size - 1) // self.batch_size
@@ -51,15 +53,16 @@ class TensorLoader:
             else:
                 idx = order[start:start + self.batch_size]
                 x, y = self.images[idx], self.labels[idx]
-            x = seed_augment(x, self.generator) if self.train else normalize(x)
+            x = self.augment(x, self.generator) if self.train else normalize(x)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, y
 
 
 def make_tensor_loaders(root: str | os.PathLike | None, batch_size: int, device: torch.device | str,
-                        seed: int | None = None, channels_last: bool = False,
-                        test_batch_size: int = 1000) -> tuple[TensorLoader, TensorLoader]:
+                        seed: int | None = None, channels_last: bool = False, test_batch_size: int = 1000,
+                        augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment
+                        ) -> tuple[TensorLoader, TensorLoader]:
     """Train and test TensorLoaders on device; seed makes the shuffling and augmentation repeatable."""
     device = torch.device(device)
     train_x, train_y, test_x, test_y = load_mnist_tensors(root, device)
@@ -68,6 +71,7 @@ def make_tensor_loaders(root: str | os.PathLike | None, batch_size: int, device:
         generator.manual_seed(seed)
     else:
         generator.seed()
-    train = TensorLoader(train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last)
+    train = TensorLoader(train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last,
+                         augment=augment)
     test = TensorLoader(test_x, test_y, test_batch_size, train=False, channels_last=channels_last)
     return train, test

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from .device import device_name
 from .plots import plot_history
 
 
@@ -87,8 +88,7 @@ def environment(device: torch.device) -> dict:
     from . import __version__
     import torchvision
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
-    return {"device": str(device), "device_name": name, "torch": torch.__version__,
+    return {"device": str(device), "device_name": device_name(device), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "python": sys.version.split()[0],
             "s5utils": __version__, "platform": platform.platform(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads()}

@@ -61,34 +61,34 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     """
     model.train()
     total = min(len(loader), max_batches) if max_batches else len(loader)
-    bar = tqdm(total=total, disable=not progress)
     loss_sum, correct, seen = 0.0, 0, 0
-    for batch_idx, (x, y) in _batches(loader, max_batches):
-        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
-        optimizer.zero_grad(set_to_none=True)
-        with _autocast(device, amp_dtype):
-            output = model(x)
-        loss = loss_fn(output.float(), y)
-        batch_loss = loss.item()
-        if not math.isfinite(batch_loss):
-            bar.close()
-            raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
-        if grad_scaler is not None:
-            grad_scaler.scale(loss).backward()
-            grad_scaler.step(optimizer)
-            grad_scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        if batch_scheduler is not None:
-            batch_scheduler.step()
+    # The with-block closes the bar on any exit (Ctrl-C included), so tqdm never closes it at shutdown.
+    with tqdm(total=total, disable=not progress) as bar:
+        for batch_idx, (x, y) in _batches(loader, max_batches):
+            x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            with _autocast(device, amp_dtype):
+                output = model(x)
+            loss = loss_fn(output.float(), y)
+            batch_loss = loss.item()
+            if not math.isfinite(batch_loss):
+                raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
+            if grad_scaler is not None:
+                grad_scaler.scale(loss).backward()
+                grad_scaler.step(optimizer)
+                grad_scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            if batch_scheduler is not None:
+                batch_scheduler.step()
 
-        loss_sum += batch_loss * y.size(0)
-        correct += (output.argmax(dim=1) == y).sum().item()
-        seen += y.size(0)
-        bar.set_description(f"Train: Loss={batch_loss:0.4f} Batch_id={batch_idx} Accuracy={100 * correct / seen:0.2f}")
-        bar.update()
-    bar.close()
+            loss_sum += batch_loss * y.size(0)
+            correct += (output.argmax(dim=1) == y).sum().item()
+            seen += y.size(0)
+            accuracy = 100 * correct / seen
+            bar.set_description(f"Train: Loss={batch_loss:0.4f} Batch_id={batch_idx} Accuracy={accuracy:0.2f}")
+            bar.update()
     return {"train_loss": loss_sum / seen, "train_acc": 100 * correct / seen}
 
 

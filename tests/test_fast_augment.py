@@ -5,7 +5,7 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision import datasets
 
-from s5utils.augment import center_crop_resize, draw_params, rotate, seed_augment, translate
+from s5utils.augment import center_crop_resize, draw_params, normalize, random_affine, rotate, seed_augment, translate
 from s5utils.data import MNIST_MEAN, MNIST_STD
 
 N = 48
@@ -78,3 +78,26 @@ def test_translate_shifts_by_whole_pixels_and_fills_black():
     assert torch.equal(shifted[..., 1:], x[..., :-1])
     assert (shifted[..., 0] == -MNIST_MEAN / MNIST_STD).all()
     assert torch.equal(translate(translate(x, 0, -1), 0, 1)[..., 1:, :], x[..., 1:, :])
+
+
+def test_random_affine_with_zero_ranges_is_just_normalize(images):
+    out = random_affine(images, torch.Generator().manual_seed(0), degrees=0, shift=0, scale=0)
+    assert torch.allclose(out, normalize(images), atol=1e-4)
+
+
+def test_random_affine_moves_each_copy_of_a_digit_its_own_way_within_bounds(images):
+    batch = images[:1].repeat(16, 1, 1, 1)
+    out = random_affine(batch, torch.Generator().manual_seed(0), degrees=10, shift=2, scale=0.1)
+    assert out.dtype == torch.float32 and out.shape == batch.shape
+    assert len({o.numpy().tobytes() for o in out}) == 16
+    shifted = random_affine(batch, torch.Generator().manual_seed(1), degrees=0, shift=2, scale=0)
+    moved = centre_of_mass(shifted * MNIST_STD + MNIST_MEAN) - centre_of_mass(normalize(batch) * MNIST_STD + MNIST_MEAN)
+    assert moved.abs().max() <= 2.05 and moved.abs().max() > 1.0 and moved.std(0).min() > 0.3
+
+
+def centre_of_mass(images: torch.Tensor) -> torch.Tensor:
+    """(N, 2) intensity-weighted (x, y) centre of each image, in pixels."""
+    weights = images.clamp(min=0).squeeze(1)
+    coords = torch.arange(images.shape[-1], dtype=torch.float32)
+    total = weights.sum((1, 2))
+    return torch.stack([(weights.sum(1) * coords).sum(1) / total, (weights.sum(2) * coords).sum(1) / total], 1)

@@ -11,8 +11,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from s5utils import ConfigError, Net, fit, make_config, set_seed
-from s5utils.recipes import FAST, apply_recipe_defaults, build_recipe, predict_translated
-from s5utils.speed import compile_model, resolve_speed
+from s5utils.augment import random_affine, seed_augment
+from s5utils.data import MNIST_MEAN, MNIST_STD
+from s5utils.recipes import FAST, apply_recipe_defaults, build_recipe, predict_translated, train_augmentation
+from s5utils.speed import compile_model, native_bf16, resolve_speed
 
 
 def digits_like(n=64, seed=0):
@@ -50,6 +52,22 @@ def test_the_fast_recipe_steps_onecycle_every_batch_up_to_its_peak_and_down():
     assert recipe.optimizer.param_groups[0]["lr"] < lrs[1] / 5  # annealed towards zero by the last step
 
 
+def test_each_recipe_brings_its_augmentation_to_both_data_paths(mnist_root):
+    from torchvision import datasets
+
+    digits = datasets.MNIST(mnist_root, train=True, download=False)
+    seed_tensor, seed_pil = train_augmentation(make_config())
+    fast_tensor, fast_pil = train_augmentation(make_config(recipe="fast"))
+    assert seed_tensor is seed_augment and "RandomRotation" in repr(seed_pil) and "RandomAffine" not in repr(seed_pil)
+    assert fast_tensor.func is random_affine and fast_tensor.keywords == FAST["augment"]
+    assert "RandomAffine" in repr(fast_pil)
+    batch = fast_tensor(digits.data[:8].unsqueeze(1), torch.Generator().manual_seed(0))
+    one = fast_pil(digits[0][0])
+    assert batch.shape == (8, 1, 28, 28) and one.shape == (1, 28, 28)
+    black = -MNIST_MEAN / MNIST_STD
+    assert batch.min().item() == pytest.approx(black, abs=1e-4) and one.min().item() == pytest.approx(black, abs=1e-4)
+
+
 def test_label_smoothing_charges_even_a_confident_correct_prediction():
     recipe = build_recipe(apply_recipe_defaults(make_config(recipe="fast")), Net(), steps_per_epoch=1)
     logp = F.log_softmax(torch.tensor([[20.0] + [0.0] * 9]), dim=1)
@@ -66,10 +84,19 @@ def test_translated_prediction_returns_log_probabilities_and_without_shifts_is_t
         assert torch.allclose(plain, model(x), atol=1e-6)
 
 
-def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_float32():
+@pytest.mark.parametrize("amx, amp_dtype", [(True, torch.bfloat16), (False, None)])
+def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_bf16_only_with_amx(monkeypatch, amx, amp_dtype):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     speed = resolve_speed(make_config(), torch.device("cpu"))
-    assert (speed.data_path, speed.channels_last, speed.amp_dtype, speed.compile_mode) == ("tensor", True, None, None)
+    assert (speed.data_path, speed.channels_last, speed.amp_dtype, speed.compile_mode) == (
+        "tensor", True, amp_dtype, None)
     assert resolve_speed(make_config(amp="bf16", data_path="loader"), torch.device("cpu")).amp_dtype == torch.bfloat16
+    assert resolve_speed(make_config(amp="off"), torch.device("cpu")).amp_dtype is None
+
+
+def test_speed_auto_keeps_float32_when_torch_cannot_tell_about_amx(monkeypatch):
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert resolve_speed(make_config(), torch.device("cpu")).amp_dtype is None
 
 
 def test_fp16_off_cuda_is_refused_with_the_fix():
@@ -129,6 +156,7 @@ def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root,
     (run_dir,) = tmp_path.iterdir()
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == FAST["batch_size"]
-    assert record["speed"] == {"data_path": "tensor", "amp_dtype": "None", "channels_last": True,
+    amp = "torch.bfloat16" if native_bf16(torch.device("cpu")) else "None"
+    assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True,
                                "compile_seconds": None}
     assert record["final_tta"]["test_seen"] == 2000

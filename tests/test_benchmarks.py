@@ -1,0 +1,34 @@
+"""The benchmark script runs end to end and reports what the performance issue asks for (no timing asserted)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+
+
+def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, tmp_path):
+    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--device", "cpu", "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [v["variant"] for v in results["variants"]] == ["seed", "kit-seed", "kit-fast"]
+    seed, kit, fast = results["variants"]
+    assert (seed["data_path"], seed["amp"], seed["channels_last"]) == ("loader", "off", False)
+    assert (kit["recipe"], kit["data_path"], fast["recipe"]) == ("seed", "tensor", "fast")
+    assert all(v["train_images_per_s"] > 0 and v["peak_memory_mb"] > 0 for v in results["variants"])
+    measures = [f["measure"] for f in results["floor"]["floors"]]
+    assert [m.split(" ", 2)[:2] for m in measures] == [["fp32", "matmul"], ["fp32", "conv4"], ["bf16", "matmul"]]
+    assert all(f["floor_seconds"] > 0 for f in results["floor"]["floors"])
+    assert 13.0 < results["floor"]["epoch_tflop"] < 13.8  # Net's forward + backward over 60,000 images
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert report.startswith("# Benchmark results") and "Quick mode" in report
+    assert "kit-seed vs seed, same recipe:" in report and "x the fp32 matmul 2048^3 floor" in report
+
+
+def test_bench_refuses_an_unknown_variant_with_the_choices():
+    done = subprocess.run([sys.executable, str(BENCH), "--variants", "seed,turbo"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "unknown variants ['turbo']; choose from seed, kit-seed, kit-fast" in done.stderr
