@@ -109,14 +109,16 @@ def comparisons(results: dict) -> list[str]:
             ratios = ", ".join(f"{train / f['floor_seconds']:.2f}x the {f['measure']} floor "
                                f"({f['floor_seconds']:.1f} s)" for f in floors)
             amp = by_name[name]["amp"]
-            own = f" It trains under {amp} autocast, so the {amp} floor is the one it can approach." if amp != "off" else ""
+            own = "" if amp == "off" else f" It trains under {amp} autocast, so the {amp} floor is the one it can approach."
             lines.append(f"- {name}: {train:.1f} s per {TRAIN_IMAGES:,}-image training epoch = {ratios}.{own}")
     seed = by_name.get("seed")
     if seed and "kit-seed" in by_name:
         kit = by_name["kit-seed"]
-        lines.append(f"- kit-seed vs seed, same recipe: {seed['train_seconds_per_epoch'] / kit['train_seconds_per_epoch']:.2f}x "
-                     f"faster training per epoch, {seed['seconds_per_epoch'] / kit['seconds_per_epoch']:.2f}x per epoch "
-                     f"with the test pass; final test {kit['final_test_acc']:.2f} % vs {seed['final_test_acc']:.2f} %.")
+        train_ratio = seed["train_seconds_per_epoch"] / kit["train_seconds_per_epoch"]
+        epoch_ratio = seed["seconds_per_epoch"] / kit["seconds_per_epoch"]
+        lines.append(f"- kit-seed vs seed, same recipe: {train_ratio:.2f}x faster training per epoch, {epoch_ratio:.2f}x "
+                     f"per epoch with the test pass; final test {kit['final_test_acc']:.2f} % vs "
+                     f"{seed['final_test_acc']:.2f} %.")
     if seed and "kit-fast" in by_name:
         target, fast = TARGETS[0], by_name["kit-fast"]
         fast_s, seed_s = fast[f"seconds_to_{target}"], seed[f"seconds_to_{target}"]
