@@ -26,7 +26,7 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ("--recipe", "recipe", "seed (S5's SGD + StepLR) or fast (OneCycle, 6 epochs; see s5utils/recipes.py)"),
     ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
                                  "or auto (= tensor)"),
-    ("--amp", "amp", "autocast: auto (bf16 on CUDA), off, bf16, fp16 (CUDA only)"),
+    ("--amp", "amp", "autocast: auto (bf16 on a bf16 GPU or an AMX CPU, else off), off, bf16, fp16 (CUDA only)"),
     ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
     ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
 ]
