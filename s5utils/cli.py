@@ -102,10 +102,7 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
         parser.error("argument --out: give one folder")
     axes = {name: values for name, values in given.items() if len(values) > 1}
     fixed = {name: values[0] for name, values in given.items() if len(values) == 1}
-    try:
-        folder, rows = sweep(axes, fixed, out_dir[0], args.notebook)
-    except ConfigError as exc:
-        parser.error(f"argument --{str(exc).split()[0].replace('_', '-')}: {exc}")
+    folder, rows = sweep(axes, fixed, out_dir[0], args.notebook)   # main() turns a ConfigError into one line
     failed = sum(row["status"] != "completed" for row in rows)
     print(f"Sweep: {len(rows) - failed} of {len(rows)} runs completed; table {folder / 'results.md'}, "
           f"plot {folder / 'test_accuracy.png'}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from .config import make_config
+from .config import ConfigError, make_config
 from .runs import new_run_dir, write_json_atomic
 
 COLUMNS = ["run", "status", "test_acc", "test_loss", "train_acc", "train_loss", "wall_seconds", "error", "run_dir"]
@@ -31,6 +31,17 @@ def grid(axes: dict[str, list], fixed: dict | None = None) -> list[dict]:
     fixed = dict(fixed or {})
     settings = [{**fixed, **dict(zip(axes, values))} for values in itertools.product(*axes.values())]
     return [{name: getattr(make_config(**setting), name) for name in setting} for setting in settings]
+
+
+def check_declared(notebook: Path, names) -> None:
+    """Refuse a parameter the notebook's parameters cell does not set: papermill would only warn and run on."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(notebook))
+    for name in names:
+        if name not in declared:
+            raise ConfigError(f"{notebook.name} has no parameter {name!r}: add a line `{name} = ...` to its "
+                              f"parameters cell, or leave {name} out of the sweep", name)
 
 
 def run_name(index: int, setting: dict, axes: list[str]) -> str:
@@ -112,6 +123,7 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
     """
     notebook = Path(notebook).resolve() if notebook else default_notebook()
     settings = grid(axes, fixed)
+    check_declared(notebook, [*(fixed or {}), *axes, "run_dir"])
     folder = new_run_dir(out_dir, "sweep").resolve()
     rows = []
     for index, setting in enumerate(tqdm(settings, desc="sweep", unit="run"), start=1):

@@ -57,3 +57,15 @@ def test_notebook_follows_the_shared_conventions(notebook):
     counts = [c.execution_count for c in code]
     assert counts == list(range(1, len(code) + 1)), "committed after one top-to-bottom run"
     assert any(c.outputs for c in code), "committed with its outputs, so nbval has something to compare"
+
+
+def test_s5_declares_every_config_field_where_papermill_can_read_it():
+    # papermill only warns about a -p name the cell lacks and skips a line it cannot parse (two '=' in it),
+    # so a missing or unreadable line would vanish from --help-notebook and from the sweep's check.
+    from dataclasses import fields
+
+    from s5utils.config import TrainConfig
+
+    declared = set(papermill.inspect_notebook(str(ROOT / "notebooks" / "S5.ipynb")))
+    missing = {f.name for f in fields(TrainConfig)} - declared
+    assert not missing, f"S5.ipynb's parameters cell does not declare (or papermill cannot parse) {sorted(missing)}"

@@ -28,6 +28,19 @@ def test_a_bad_grid_value_stops_the_sweep_before_any_run():
         grid({"batch_size": ["64", "-4"]})
 
 
+def test_a_parameter_the_notebook_lacks_stops_the_sweep_before_any_run(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    cell = nbformat.v4.new_code_cell("epochs = 20\nrun_dir = None", metadata={"tags": ["parameters"]})
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(epochs)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}})
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, notebook)
+    with pytest.raises(ConfigError, match="tiny.ipynb has no parameter 'seed': add a line `seed = ...`"):
+        sweep({"epochs": [1, 2]}, {"seed": 3}, str(tmp_path / "runs"), notebook)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_table_and_plot_show_failed_runs_as_failed(tmp_path):
     rows = [{"run": "01-lr0.01", "lr": 0.01, "status": "completed", "test_acc": 91.5, "run_dir": "x"},
             {"run": "02-lr0.05", "lr": 0.05, "status": "failed", "error": "ValueError: a | b", "run_dir": "y"}]
