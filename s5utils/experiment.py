@@ -84,7 +84,8 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
 
     done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
     recorder = RunRecorder(run_dir, config.to_dict(), device, history=done)
-    recorder.record["speed"] = {"data_path": speed.data_path, "amp_dtype": str(speed.amp_dtype),
+    amp_dtype = str(speed.amp_dtype) if speed.amp_dtype else None   # None: no autocast, float32
+    recorder.record["speed"] = {"data_path": speed.data_path, "amp_dtype": amp_dtype,
                                 "channels_last": speed.channels_last, "compile_seconds": compile_seconds}
     schedule = recipe.scheduler or recipe.batch_scheduler
     save = Checkpointer(run_dir / CHECKPOINT_NAME, model, recipe.optimizer, schedule, train_loader, config.to_dict())

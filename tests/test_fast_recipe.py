@@ -146,17 +146,18 @@ def test_compile_warm_up_leaves_weights_and_gradients_untouched():
     assert torch.allclose(compiled(x), model(x), atol=1e-5)
 
 
-def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root, tmp_path):
+@pytest.mark.parametrize("amp_flag", ["auto", "off"])
+def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root, tmp_path, amp_flag):
     env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
     done = subprocess.run([sys.executable, "-m", "s5utils", "train", "--recipe", "fast", "--epochs", "1",
-                           "--max-batches", "2", "--out", str(tmp_path)], capture_output=True, text=True, env=env,
-                          timeout=600)
+                           "--max-batches", "2", "--amp", amp_flag, "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "Test accuracy with test-time augmentation: " in done.stdout
     (run_dir,) = tmp_path.iterdir()
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == FAST["batch_size"]
-    amp = "torch.bfloat16" if native_bf16(torch.device("cpu")) else "None"
+    amp = "torch.bfloat16" if amp_flag == "auto" and native_bf16(torch.device("cpu")) else None  # JSON null: float32
     assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True,
                                "compile_seconds": None}
     assert record["final_tta"]["test_seen"] == 2000

@@ -1,0 +1,64 @@
+"""The seed recipe's final test accuracy on each data path and precision, over every recorded seed.
+
+    python benchmarks/seed_recipe_paths.py [results]
+
+Reads every completed 20-epoch, full-epoch seed-recipe run (metrics.json) under the folder and groups
+them by data path and autocast dtype. A seed run twice with the same settings is listed twice but
+counted once (the first run, by path) in the summary: on a CPU a rerun gives the same weights.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+SEED_EPOCHS = 20
+
+
+def path_label(record: dict) -> str:
+    """'loader, float32' and the like; records from before the speed options ran the DataLoader in float32."""
+    speed = record.get("speed") or {}
+    dtype = speed.get("amp_dtype")
+    dtype = "float32" if dtype in (None, "None") else dtype.removeprefix("torch.")  # "None": older records
+    return f"{speed.get('data_path', 'loader')}, {dtype}"
+
+
+def seed_recipe_runs(root: Path) -> dict[str, dict[int, list[tuple[float, Path]]]]:
+    """{path label: {seed: [(final test accuracy, metrics.json), ...]}} for the full seed-recipe runs under root."""
+    groups: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(root.rglob("metrics.json")):
+        record = json.loads(path.read_text())
+        config = record["config"]
+        if (record.get("status") != "completed" or config.get("recipe", "seed") != "seed"
+                or config["epochs"] != SEED_EPOCHS or config.get("max_batches") is not None):
+            continue
+        groups[path_label(record)][config["seed"]].append((record["history"][-1]["test_acc"], path))
+    return groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    root = Path(argv[0] if argv else "results")
+    groups = seed_recipe_runs(root)
+    if not groups:
+        print(f"no completed {SEED_EPOCHS}-epoch seed-recipe runs under {root}", file=sys.stderr)
+        return 1
+    print(f"Completed {SEED_EPOCHS}-epoch seed-recipe runs under {root}:\n")
+    print("| path, autocast | seed | final test % | metrics.json |")
+    print("|---|---:|---:|---|")
+    for label, seeds in sorted(groups.items()):
+        for seed, runs in sorted(seeds.items()):
+            for acc, path in runs:
+                print(f"| {label} | {seed} | {acc:.2f} | {path.relative_to(root)} |")
+    print("\n| path, autocast | seeds | median % | mean % | min % | max % | seeds >= 98.55 % |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, seeds in sorted(groups.items()):
+        accs = [runs[0][0] for _, runs in sorted(seeds.items())]
+        print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {statistics.median(accs):.2f} | "
+              f"{statistics.mean(accs):.2f} | {min(accs):.2f} | {max(accs):.2f} | "
+              f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
