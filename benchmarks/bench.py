@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 epoch of 5 batches per variant: a smoke check")
     parser.add_argument("--epochs", type=int, help="epochs for every variant (default: 1 with --quick, else each "
-                        "recipe's own: seed 20, fast 4)")
+                        "recipe's own: seed 20, fast 6)")
     parser.add_argument("--variants", default="seed,kit-seed,kit-fast", help="comma-separated, run in this order")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA and AMX CPUs, else off), off, bf16, fp16")
