@@ -1,11 +1,12 @@
 """Steady-state training-step throughput of Net for each memory layout and autocast dtype.
 
-    python benchmarks/step_speed.py [--device auto] [--batch-size 256] [--steps 10] [--rounds 3]
+    python benchmarks/step_speed.py [--device auto] [--batch-size 256] [--steps 10] [--rounds 3] [--compile MODE]
 
 One process, same random batch for every combination, warm-up steps excluded, median step time;
 the combinations take turns for --rounds rounds and each keeps its best round, so a burst of load
 from other processes hurts every combination alike: the measurement behind the `channels_last`
-and `amp` defaults (s5utils/speed.py).
+and `amp` defaults (s5utils/speed.py). With --compile, each combination also runs torch.compile'd
+(that mode), its first step (the compile) timed apart.
 """
 import argparse
 import statistics
@@ -21,8 +22,8 @@ from s5utils.speed import synchronize
 
 
 def images_per_s(device: torch.device, batch_size: int, steps: int, channels_last: bool,
-                 amp_dtype: torch.dtype | None) -> float:
-    """Median training images/s over `steps` SGD steps, after 3 warm-up steps."""
+                 amp_dtype: torch.dtype | None, compile_mode: str | None = None) -> tuple[float, float]:
+    """(median training images/s over `steps` SGD steps after 3 warm-up steps, seconds of the first step)."""
     set_seed(0)
     model = Net().to(device)
     x = torch.randn(batch_size, 1, 28, 28, device=device)
@@ -31,19 +32,19 @@ def images_per_s(device: torch.device, batch_size: int, steps: int, channels_las
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    forward = torch.compile(model, mode=compile_mode) if compile_mode else model
     times = []
     for step in range(3 + steps):
         synchronize(device)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            out = model(x)
+            out = forward(x)
         F.cross_entropy(out.float(), y).backward()
         optimizer.step()
         synchronize(device)
-        if step >= 3:
-            times.append(time.perf_counter() - start)
-    return batch_size / statistics.median(times)
+        times.append(time.perf_counter() - start)
+    return batch_size / statistics.median(times[3:]), times[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,21 +53,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compile", metavar="MODE", help="also time each combination under torch.compile(mode=MODE), "
+                        "e.g. default, reduce-overhead, max-autotune")
     args = parser.parse_args(argv)
     device = get_device(args.device)
     dtypes = {"off": None, "bf16": torch.bfloat16}
     if device.type == "cuda":
         dtypes["fp16"] = torch.float16
-    combos = [(cl, name) for cl in (False, True) for name in dtypes]
-    best = dict.fromkeys(combos, 0.0)
+    modes = [None, args.compile] if args.compile else [None]
+    combos = [(cl, name, mode) for cl in (False, True) for name in dtypes for mode in modes]
+    best, first = dict.fromkeys(combos, 0.0), {}
     for _ in range(args.rounds):
-        for cl, name in combos:
-            best[cl, name] = max(best[cl, name], images_per_s(device, args.batch_size, args.steps, cl, dtypes[name]))
+        for cl, name, mode in combos:
+            rate, first_step = images_per_s(device, args.batch_size, args.steps, cl, dtypes[name], mode)
+            best[cl, name, mode] = max(best[cl, name, mode], rate)
+            first.setdefault((cl, name, mode), first_step)  # round 1: later rounds hit the compile cache
     print(f"device: {device_name(device)} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"batch {args.batch_size}, best of {args.rounds} rounds of the median of {args.steps} steps")
-    print("| channels_last | amp | train images/s |\n|---|---|---:|")
-    for (cl, name), rate in best.items():
-        print(f"| {cl} | {name} | {rate:,.0f} |")
+    print("| channels_last | amp | compile | train images/s | first step s |\n|---|---|---|---:|---:|")
+    for (cl, name, mode), rate in best.items():
+        print(f"| {cl} | {name} | {mode or 'off'} | {rate:,.0f} | {first[cl, name, mode]:.1f} |")
     return 0
 
 
