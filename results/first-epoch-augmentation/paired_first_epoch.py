@@ -35,7 +35,7 @@ def run(seed, aug):
             ok += (m(x).argmax(1) == y).sum().item()
     return statistics.mean(losses[-10:]), ok / 100
 res = {"batched": [], "pil": []}
-for seed in range(1, int(sys.argv[1]) + 1):
+for seed in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1, int(sys.argv[1]) + 1):  # [last seed] [first seed]
     for name, aug in (("batched", seed_augment), ("pil", pil_aug)):
         l, a = run(seed, aug)
         res[name].append((l, a))
