@@ -1,7 +1,10 @@
 """A recipe end to end (the seed one by default): data, Net, optimizer and schedule, fit, per-epoch checkpoints,
 a recorded run directory."""
+import contextlib
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -91,8 +94,9 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     save = Checkpointer(run_dir / CHECKPOINT_NAME, model, recipe.optimizer, schedule, train_loader, config.to_dict())
 
     def epoch_end(history: list[dict]) -> None:
-        save(history)  # checkpoint first: metrics.json never lists an epoch the checkpoint lacks
-        recorder.epoch_end(history)
+        with hold_interrupts():  # a ^C here would leave metrics.json an epoch behind the checkpoint
+            save(history)  # checkpoint first: metrics.json never lists an epoch the checkpoint lacks
+            recorder.epoch_end(history)
 
     try:
         history = fit(runner, train_loader, test_loader, recipe.optimizer, recipe.scheduler, config.epochs, device,
@@ -118,6 +122,24 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     recorder.finish("completed")
     atomic_save(model.state_dict(), run_dir / "model.pt")
     return run_dir, history
+
+
+@contextlib.contextmanager
+def hold_interrupts():
+    """Delay a ^C (SIGINT) that arrives inside the block until the block has finished, then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals, and only it may set handlers
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(signal.SIGINT, held[-1])
+        elif held and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool = True) -> str:

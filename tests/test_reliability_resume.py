@@ -14,6 +14,8 @@ from torch.utils.data import Subset
 
 from s5utils import fit, make_config, make_loaders, mnist_datasets, run_seed_recipe, set_seed
 from s5utils.checkpoint import load_checkpoint
+from s5utils.experiment import hold_interrupts
+from s5utils.runs import read_record
 
 TIMING = ("seconds",)
 
@@ -79,11 +81,11 @@ def start_cli(*args, data):
                             stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint)
 
 
-def wait_for_first_checkpoint(run_dir: Path, proc, timeout=300):
-    """Poll until run_dir's checkpoint exists (it appears atomically, after epoch 1), while proc still runs."""
+def wait_for_first_epoch(run_dir: Path, proc, timeout=300):
+    """Poll until run_dir's metrics.json lists an epoch (written after that epoch's checkpoint), while proc runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if (run_dir / "checkpoint.pt").exists():
+        if read_record(run_dir).get("history"):
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
@@ -98,17 +100,18 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_metrics_bit_for_bit(mni
     assert whole.returncode == 0, whole.stderr
 
     proc = start_cli(*TRAIN, "--run-dir", str(tmp_path / "killed"), data=mnist_root)
-    wait_for_first_checkpoint(tmp_path / "killed", proc)
+    wait_for_first_epoch(tmp_path / "killed", proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     killed = json.loads((tmp_path / "killed" / "metrics.json").read_text())
-    assert killed["status"] == "running" and 1 <= len(killed["history"]) < 3  # really died mid-run
+    kept = load_checkpoint(tmp_path / "killed")["epoch"]  # one ahead of metrics.json if killed between the two
+    assert killed["status"] == "running" and 1 <= len(killed["history"]) <= kept < 3  # really died mid-run
 
     resumed = run_cli("resume", str(tmp_path / "killed"), data=mnist_root)
     assert resumed.returncode == 0, resumed.stderr
     a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
-    assert b["status"] == "completed" and b["resumed"][0]["after_epoch"] == len(killed["history"])
+    assert b["status"] == "completed" and b["resumed"][0]["after_epoch"] == kept
     assert numbers(b["history"]) == numbers(a["history"]) and len(a["history"]) == 3
     weights_a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     weights_b = torch.load(tmp_path / "killed" / "model.pt", weights_only=True)
@@ -118,7 +121,7 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_metrics_bit_for_bit(mni
 def test_ctrl_c_keeps_history_plot_and_checkpoint_and_says_how_to_resume(mnist_root, tmp_path):
     run_dir = tmp_path / "run"
     proc = start_cli(*TRAIN, "--epochs", "50", "--run-dir", str(run_dir), data=mnist_root)  # still running at ^C
-    wait_for_first_checkpoint(run_dir, proc)
+    wait_for_first_epoch(run_dir, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err
@@ -127,6 +130,16 @@ def test_ctrl_c_keeps_history_plot_and_checkpoint_and_says_how_to_resume(mnist_r
     assert record["status"] == "interrupted" and len(record["history"]) >= 1
     assert load_checkpoint(run_dir)["epoch"] == len(record["history"])
     assert (run_dir / "training_plot.png").stat().st_size > 10_000
+
+
+def test_a_ctrl_c_during_the_epoch_end_save_waits_for_the_save_then_interrupts():
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with hold_interrupts():
+            signal.raise_signal(signal.SIGINT)
+            finished.append("checkpoint and metrics.json written")
+    assert finished == ["checkpoint and metrics.json written"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def recipe(root, out, seed):
