@@ -5,8 +5,12 @@
 Reads every completed 20-epoch, full-epoch seed-recipe run (metrics.json) under the folder and groups
 them by data path and autocast dtype. A seed run twice with the same settings is listed twice but
 counted once (the first run, by path) in the summary: on a CPU a rerun gives the same weights.
+Then compares every two groups on the seeds both ran: how often each ended higher, and an exact
+two-sided sign test (ties dropped) for whether that split could be chance.
 """
+import itertools
 import json
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -36,6 +40,15 @@ def seed_recipe_runs(root: Path) -> dict[str, dict[int, list[tuple[float, Path]]
     return groups
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test: the chance of a split at least this uneven if either side wins half the time."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "results")
@@ -57,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {statistics.median(accs):.2f} | "
               f"{statistics.mean(accs):.2f} | {min(accs):.2f} | {max(accs):.2f} | "
               f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
+    print("\nPaired by seed (the first run of each):\n")
+    print("| A | B | seeds run on both | A higher | B higher | tied | median A - B (points) | sign test p |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for (label_a, a), (label_b, b) in itertools.combinations(sorted(groups.items()), 2):
+        shared = sorted(set(a) & set(b))
+        if not shared:
+            continue
+        diffs = [a[seed][0][0] - b[seed][0][0] for seed in shared]
+        wins, losses = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
+        print(f"| {label_a} | {label_b} | {', '.join(map(str, shared))} | {wins} | {losses} | "
+              f"{len(diffs) - wins - losses} | {statistics.median(diffs):+.2f} | {sign_test(wins, losses):.3f} |")
     return 0
 
 
