@@ -133,13 +133,17 @@ def test_ctrl_c_keeps_history_plot_and_checkpoint_and_says_how_to_resume(mnist_r
 
 
 def test_a_ctrl_c_during_the_epoch_end_save_waits_for_the_save_then_interrupts():
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may start with ^C ignored
     finished = []
-    with pytest.raises(KeyboardInterrupt):
-        with hold_interrupts():
-            signal.raise_signal(signal.SIGINT)
-            finished.append("checkpoint and metrics.json written")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with hold_interrupts():
+                signal.raise_signal(signal.SIGINT)
+                finished.append("checkpoint and metrics.json written")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
     assert finished == ["checkpoint and metrics.json written"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def recipe(root, out, seed):
