@@ -57,12 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no completed {SEED_EPOCHS}-epoch seed-recipe runs under {root}", file=sys.stderr)
         return 1
     print(f"Completed {SEED_EPOCHS}-epoch seed-recipe runs under {root}:\n")
-    print("| path, autocast | seed | final test % | metrics.json |")
-    print("|---|---:|---:|---|")
+    print("| path, autocast | seed | epoch-1 test % | final test % | metrics.json |")
+    print("|---|---:|---:|---:|---|")
     for label, seeds in sorted(groups.items()):
         for seed, runs in sorted(seeds.items()):
             for acc, path in runs:
-                print(f"| {label} | {seed} | {acc:.2f} | {path.relative_to(root)} |")
+                first = json.loads(path.read_text())["history"][0]["test_acc"]  # the seed recipe's fate shows here
+                print(f"| {label} | {seed} | {first:.2f} | {acc:.2f} | {path.relative_to(root)} |")
     print("\n| path, autocast | seeds | median % | mean % | min % | max % | seeds >= 98.55 % |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for label, seeds in sorted(groups.items()):
