@@ -127,11 +127,12 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
 @contextlib.contextmanager
 def hold_interrupts():
     """Delay a ^C (SIGINT) that arrives inside the block until the block has finished, then deliver it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals, and only it may set handlers
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield  # only the main thread may set handlers; None: a handler set outside Python, which we cannot restore
         return
     held = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     try:
         yield
     finally:
