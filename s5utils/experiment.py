@@ -132,15 +132,13 @@ def hold_interrupts():
         yield  # only the main thread may set handlers; None: a handler set outside Python, which we cannot restore
         return
     held = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(signal.SIGINT, held[-1])
-        elif held and previous == signal.SIG_DFL:
-            signal.raise_signal(signal.SIGINT)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # now the restored handler acts on it, whatever it is
 
 
 def _how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool = True) -> str:
