@@ -6,7 +6,9 @@ Reads every completed 20-epoch, full-epoch seed-recipe run (metrics.json) under 
 them by data path and autocast dtype. A seed run twice with the same settings is listed twice but
 counted once (the first run, by path) in the summary: on a CPU a rerun gives the same weights.
 Then compares every two groups on the seeds both ran: how often each ended higher, and an exact
-two-sided sign test (ties dropped) for whether that split could be chance.
+two-sided sign test (ties dropped) for whether that split could be chance. The two paths draw different
+batches and augmentations for the same seed (only the initial weights are shared), so the pairing is
+loose; an exact rank-sum (Mann-Whitney) test on all seeds of each group is printed beside it.
 """
 import itertools
 import json
@@ -50,6 +52,26 @@ def sign_test(wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def rank_sum_test(a: list[float], b: list[float]) -> float:
+    """Two-sided exact rank-sum (Mann-Whitney) test: the share of all ways to split the pooled values into
+    groups of these sizes whose rank sum for the first is at least as far from its mean. Ties get mid-ranks."""
+    pooled = sorted(a + b)
+    first = {v: i for i, v in reversed(list(enumerate(pooled)))}
+    last = {v: i for i, v in enumerate(pooled)}
+    doubled_rank = {v: first[v] + last[v] + 2 for v in pooled}  # twice the 1-based mid-rank: stays an integer
+    ranks, k = [doubled_rank[v] for v in pooled], len(a)
+    ways = [defaultdict(int) for _ in range(k + 1)]  # ways[j][total]: subsets of j ranks summing to total
+    ways[0][0] = 1
+    for rank in ranks:
+        for j in range(k, 0, -1):
+            for total, count in list(ways[j - 1].items()):
+                ways[j][total + rank] += count
+    mean = k * sum(ranks) / len(ranks)
+    observed = abs(sum(doubled_rank[v] for v in a) - mean)
+    extreme = sum(count for total, count in ways[k].items() if abs(total - mean) >= observed - 1e-9)
+    return extreme / math.comb(len(ranks), k)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "results")
@@ -82,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         wins, losses = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
         print(f"| {label_a} | {label_b} | {', '.join(map(str, shared))} | {wins} | {losses} | "
               f"{len(diffs) - wins - losses} | {statistics.median(diffs):+.2f} | {sign_test(wins, losses):.3f} |")
+    print("\nEvery seed of each group, unpaired (the first run of each):\n")
+    print("| A | B | seeds of A | seeds of B | median A - median B (points) | rank-sum p |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (label_a, a), (label_b, b) in itertools.combinations(sorted(groups.items()), 2):
+        accs_a, accs_b = [runs[0][0] for runs in a.values()], [runs[0][0] for runs in b.values()]
+        print(f"| {label_a} | {label_b} | {len(accs_a)} | {len(accs_b)} | "
+              f"{statistics.median(accs_a) - statistics.median(accs_b):+.2f} | {rank_sum_test(accs_a, accs_b):.3f} |")
     return 0
 
 

@@ -1,4 +1,6 @@
 """The benchmark script runs end to end and reports what the performance issue asks for (no timing asserted)."""
+import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -52,3 +54,25 @@ def test_seed_recipe_paths_pairs_the_groups_by_seed_with_a_sign_test(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| tensor, bfloat16 | 1, 2, 3, 4 | 98.40 |" in done.stdout  # median of four, seed 5 not counted
     assert "| loader, float32 | tensor, bfloat16 | 1, 2, 3 | 2 | 1 | 0 | +0.30 | 1.000 |" in done.stdout
+    assert "| loader, float32 | tensor, bfloat16 | 3 | 4 | +0.00 | 1.000 |" in done.stdout  # unpaired: same median
+
+
+def brute_force_rank_sum_p(a: list[float], b: list[float]) -> float:
+    """The same two-sided test by listing every split of the pooled values (mid-ranks for ties)."""
+    pooled = sorted(a + b)
+    rank = {v: sum(i + 1 for i, w in enumerate(pooled) if w == v) / pooled.count(v) for v in pooled}
+    ranks = [rank[v] for v in a + b]
+    mean = len(a) * sum(ranks) / len(ranks)
+    observed = abs(sum(ranks[:len(a)]) - mean)
+    splits = [abs(sum(ranks[i] for i in chosen) - mean) >= observed - 1e-9
+              for chosen in itertools.combinations(range(len(ranks)), len(a))]
+    return sum(splits) / len(splits)
+
+
+def test_rank_sum_test_is_exact_with_ties():
+    spec = importlib.util.spec_from_file_location("seed_recipe_paths", BENCH.with_name("seed_recipe_paths.py"))
+    paths = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paths)
+    assert paths.rank_sum_test([1, 2, 3], [4, 5, 6]) == 2 / 20  # the two most extreme of C(6, 3) splits
+    for a, b in [([1, 1, 2], [2, 3, 3, 3]), ([98.4, 98.5, 97.8], [98.1, 98.2, 98.5, 98.6, 98.0])]:
+        assert abs(paths.rank_sum_test(a, b) - brute_force_rank_sum_p(a, b)) < 1e-12
