@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 SEED_EPOCHS = 20
+SLOW_START = 60.0  # epoch-1 test %: below it the first epoch mostly stayed near chance
 
 
 def path_label(record: dict) -> str:
@@ -93,6 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {statistics.median(accs):.2f} | "
               f"{statistics.mean(accs):.2f} | {min(accs):.2f} | {max(accs):.2f} | "
               f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
+    print(f"\nBy the first epoch (a slow start, test accuracy < {SLOW_START:g} % after epoch 1, costs the recipe most):\n")
+    print("| path, autocast | slow starts | median final % after a slow start | median final % otherwise |")
+    print("|---|---:|---:|---:|")
+    for label, seeds in sorted(groups.items()):
+        firsts = [runs[0] for _, runs in sorted(seeds.items())]
+        slow = [acc for acc, first, _ in firsts if first < SLOW_START]
+        rest = [acc for acc, first, _ in firsts if first >= SLOW_START]
+        median = lambda accs: f"{statistics.median(accs):.2f}" if accs else "-"  # noqa: E731
+        print(f"| {label} | {len(slow)} of {len(firsts)} | {median(slow)} | {median(rest)} |")
     print("\nPaired by seed (the first run of each):\n")
     print("| A | B | seeds run on both | A higher | B higher | tied | median A - B (points) | sign test p |")
     print("|---|---|---|---:|---:|---:|---:|---:|")

@@ -36,10 +36,11 @@ def test_bench_refuses_an_unknown_variant_with_the_choices():
     assert done.returncode == 2 and "unknown variants ['turbo']; choose from seed, kit-seed, kit-fast" in done.stderr
 
 
-def seed_run(folder: Path, seed: int, acc: float, data_path: str, amp_dtype=None, epochs=20) -> None:
+def seed_run(folder: Path, seed: int, acc: float, data_path: str, amp_dtype=None, epochs=20, first=90.0) -> None:
     folder.mkdir(parents=True)
     record = {"status": "completed", "config": {"recipe": "seed", "epochs": epochs, "max_batches": None, "seed": seed},
-              "speed": {"data_path": data_path, "amp_dtype": amp_dtype}, "history": [{"test_acc": acc}]}
+              "speed": {"data_path": data_path, "amp_dtype": amp_dtype},
+              "history": [{"test_acc": first}, {"test_acc": acc}]}
     (folder / "metrics.json").write_text(json.dumps(record))
 
 
@@ -47,7 +48,7 @@ def test_seed_recipe_paths_pairs_the_groups_by_seed_with_a_sign_test(tmp_path):
     for seed, acc in [(1, 98.4), (2, 98.5), (3, 98.3)]:
         seed_run(tmp_path / f"loader{seed}", seed, acc, "loader")
     for seed, acc in [(1, 98.1), (2, 98.2), (3, 98.6), (4, 98.9)]:
-        seed_run(tmp_path / f"tensor{seed}", seed, acc, "tensor", "torch.bfloat16")
+        seed_run(tmp_path / f"tensor{seed}", seed, acc, "tensor", "torch.bfloat16", first=11.35 if seed < 3 else 90.0)
     seed_run(tmp_path / "short", 5, 99.9, "tensor", "torch.bfloat16", epochs=6)  # not the seed recipe: left out
     done = subprocess.run([sys.executable, str(BENCH.with_name("seed_recipe_paths.py")), str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
@@ -55,6 +56,8 @@ def test_seed_recipe_paths_pairs_the_groups_by_seed_with_a_sign_test(tmp_path):
     assert "| tensor, bfloat16 | 1, 2, 3, 4 | 98.40 |" in done.stdout  # median of four, seed 5 not counted
     assert "| loader, float32 | tensor, bfloat16 | 1, 2, 3 | 2 | 1 | 0 | +0.30 | 1.000 |" in done.stdout
     assert "| loader, float32 | tensor, bfloat16 | 3 | 4 | +0.00 | 1.000 |" in done.stdout  # unpaired: same median
+    assert "| tensor, bfloat16 | 2 of 4 | 98.15 | 98.75 |" in done.stdout  # seeds 1 and 2 started slowly
+    assert "| loader, float32 | 0 of 3 | - | 98.40 |" in done.stdout
 
 
 def brute_force_rank_sum_p(a: list[float], b: list[float]) -> float:
