@@ -5,6 +5,7 @@
 Reads every completed 20-epoch, full-epoch seed-recipe run (metrics.json) under the folder and groups
 them by data path and autocast dtype. A seed run twice with the same settings is listed twice but
 counted once (the first run, by path) in the summary: on a CPU a rerun gives the same weights.
+It counts the slow starts (the first epoch left near chance) per group, and the final accuracy after them.
 Then compares every two groups on the seeds both ran: how often each ended higher, and an exact
 two-sided sign test (ties dropped) for whether that split could be chance. The two paths draw different
 batches and augmentations for the same seed (only the initial weights are shared), so the pairing is
