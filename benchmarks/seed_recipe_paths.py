@@ -74,6 +74,10 @@ def rank_sum_test(a: list[float], b: list[float]) -> float:
     return extreme / math.comb(len(ranks), k)
 
 
+def median_text(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0] if argv else "results")
@@ -102,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         firsts = [runs[0] for _, runs in sorted(seeds.items())]
         slow = [acc for acc, first, _ in firsts if first < SLOW_START]
         rest = [acc for acc, first, _ in firsts if first >= SLOW_START]
-        median = lambda accs: f"{statistics.median(accs):.2f}" if accs else "-"  # noqa: E731
-        print(f"| {label} | {len(slow)} of {len(firsts)} | {median(slow)} | {median(rest)} |")
+        print(f"| {label} | {len(slow)} of {len(firsts)} | {median_text(slow)} | {median_text(rest)} |")
     print("\nPaired by seed (the first run of each):\n")
     print("| A | B | seeds run on both | A higher | B higher | tied | median A - B (points) | sign test p |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
