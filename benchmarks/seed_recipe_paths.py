@@ -74,6 +74,11 @@ def rank_sum_test(a: list[float], b: list[float]) -> float:
     return extreme / math.comb(len(ranks), k)
 
 
+def first_runs(seeds: dict[int, list[tuple[float, float, Path]]]) -> list[tuple[float, float, Path]]:
+    """The first run of each seed, by seed: the one a group's summary and tests count."""
+    return [runs[0] for _, runs in sorted(seeds.items())]
+
+
 def median_text(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}" if values else "-"
 
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| path, autocast | seeds | median % | mean % | min % | max % | seeds >= 98.55 % |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for label, seeds in sorted(groups.items()):
-        accs = [runs[0][0] for _, runs in sorted(seeds.items())]
+        accs = [acc for acc, _, _ in first_runs(seeds)]
         print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {statistics.median(accs):.2f} | "
               f"{statistics.mean(accs):.2f} | {min(accs):.2f} | {max(accs):.2f} | "
               f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| path, autocast | slow starts | median final % after a slow start | median final % otherwise |")
     print("|---|---:|---:|---:|")
     for label, seeds in sorted(groups.items()):
-        firsts = [runs[0] for _, runs in sorted(seeds.items())]
+        firsts = first_runs(seeds)
         slow = [acc for acc, first, _ in firsts if first < SLOW_START]
         rest = [acc for acc, first, _ in firsts if first >= SLOW_START]
         print(f"| {label} | {len(slow)} of {len(firsts)} | {median_text(slow)} | {median_text(rest)} |")
@@ -122,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| A | B | seeds of A | seeds of B | median A - median B (points) | rank-sum p |")
     print("|---|---|---:|---:|---:|---:|")
     for (label_a, a), (label_b, b) in itertools.combinations(sorted(groups.items()), 2):
-        accs_a, accs_b = [runs[0][0] for runs in a.values()], [runs[0][0] for runs in b.values()]
+        accs_a, accs_b = [acc for acc, _, _ in first_runs(a)], [acc for acc, _, _ in first_runs(b)]
         print(f"| {label_a} | {label_b} | {len(accs_a)} | {len(accs_b)} | "
               f"{statistics.median(accs_a) - statistics.median(accs_b):+.2f} | {rank_sum_test(accs_a, accs_b):.3f} |")
     return 0
