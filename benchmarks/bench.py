@@ -140,7 +140,9 @@ def markdown(results: dict) -> str:
     lines = (["**Quick mode: 5 batches per variant, a check that the script works, not a measurement.**", ""]
              if results["quick"] else [])
     lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
-              f"torch {env['torch']}, {env['threads']} threads, {results['when']}", ""]
+              f"torch {env['torch']}, {env['threads']} threads"
+              + (f", cudnn.benchmark {'on' if env['cudnn_benchmark'] else 'off'}" if "cudnn_benchmark" in env
+                 and env["device"].startswith("cuda") else "") + f", {results['when']}", ""]
     floor = results.get("floor")
     if floor:
         lines += [f"Compute floor, measured in this run: {floor['epoch_tflop']:.2f} TFLOP per training epoch "
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA and AMX CPUs, else off), off, bf16, fp16")
     parser.add_argument("--compile", default="off", help="kit torch.compile mode, or off")
     parser.add_argument("--channels-last", default="auto", help="kit memory layout: auto (on except MPS), on, off")
+    parser.add_argument("--cudnn-benchmark", choices=("on", "off"), default="off",
+                        help="CUDA: let cuDNN time its conv algorithms for each shape (every variant); off is PyTorch's default")
     parser.add_argument("--num-workers", type=int, default=2, help="seed DataLoader workers")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-floor", action="store_true", help="skip measuring the compute floor")
@@ -201,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         write_report(out, json.loads((out / "results.json").read_text()))
         return 0
     device = get_device(args.device)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark == "on"
 
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = set(names) - {"seed", "kit-seed", "kit-fast"}
@@ -210,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "environment": {"device": str(device), "device_name": name, "torch": torch.__version__,
-                               "threads": torch.get_num_threads(), "python": platform.python_version()},
+                               "threads": torch.get_num_threads(), "python": platform.python_version(),
+                               "cudnn_benchmark": torch.backends.cudnn.benchmark},
                "quick": args.quick, "variants": []}
     if not args.no_floor:
         print("measuring the compute floor ...", flush=True)
