@@ -30,13 +30,12 @@ def draw_params(n: int, generator: torch.Generator | None = None,
 def center_crop_resize(images: torch.Tensor, crop: torch.Tensor) -> torch.Tensor:
     """CenterCrop(22) + bilinear Resize(28) on the images where crop is True, rounded back to 0-255 like PIL."""
     out = images.float()
-    if crop.any():
-        size = images.shape[-1]
-        top = int(round((size - CROP_SIZE) / 2.0))  # torchvision's centre-crop offset
-        patch = out[crop, :, top:top + CROP_SIZE, top:top + CROP_SIZE]
-        resized = F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        out[crop] = resized.round().clamp(0, 255)
-    return out
+    size = images.shape[-1]
+    top = int(round((size - CROP_SIZE) / 2.0))  # torchvision's centre-crop offset
+    patch = out[..., top:top + CROP_SIZE, top:top + CROP_SIZE]
+    resized = F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    # Resize all, keep the cropped: a boolean index would make a GPU wait for the mask every batch.
+    return torch.where(crop.view(-1, 1, 1, 1), resized.round().clamp(0, 255), out)
 
 
 def rotate(images: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:

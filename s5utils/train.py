@@ -70,7 +70,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             with _autocast(device, amp_dtype):
                 output = model(x)
             loss = loss_fn(output.float(), y)
-            batch_loss = loss.item()
+            batch_correct = (output.argmax(dim=1) == y).sum()
+            # One wait for the device per batch, for both numbers; the loss is checked before it reaches the weights.
+            batch_loss, batch_correct = torch.stack([loss.detach(), batch_correct.to(loss.dtype)]).tolist()
             if not math.isfinite(batch_loss):
                 raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
             if grad_scaler is not None:
@@ -84,7 +86,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                 batch_scheduler.step()
 
             loss_sum += batch_loss * y.size(0)
-            correct += (output.argmax(dim=1) == y).sum().item()
+            correct += int(batch_correct)
             seen += y.size(0)
             accuracy = 100 * correct / seen
             bar.set_description(f"Train: Loss={batch_loss:0.4f} Batch_id={batch_idx} Accuracy={accuracy:0.2f}")

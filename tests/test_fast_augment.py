@@ -52,6 +52,16 @@ def test_batch_matches_the_seeds_pil_transforms_up_to_rounding_and_nearest_ties(
     assert different.float().mean() < 1e-3
 
 
+def test_a_crop_does_not_depend_on_the_rest_of_the_batch(images, params):
+    # The whole batch is resized and the mask picks (no wait for the mask on a GPU): uncropped images come
+    # back untouched, cropped ones exactly as when cropped alone.
+    crop = params[0]
+    out = center_crop_resize(images, crop)
+    assert torch.equal(out[~crop], images[~crop].float())
+    alone = [center_crop_resize(images[i:i + 1], torch.ones(1, dtype=torch.bool)) for i in crop.nonzero().flatten()]
+    assert torch.equal(out[crop], torch.cat(alone))
+
+
 def test_each_sample_gets_its_own_angle_and_crop_coin():
     crop, angles = draw_params(10_000, torch.Generator().manual_seed(0))
     assert angles.unique().numel() > 9_900 and -15 <= angles.min() < -14.9 and 14.9 < angles.max() <= 15
