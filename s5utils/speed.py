@@ -90,10 +90,12 @@ def compile_model(model: nn.Module, mode: str, device: torch.device, batch_sizes
         with autocast:
             out = compiled(x)
         F.cross_entropy(out.float(), torch.zeros(n, dtype=torch.long, device=device)).backward()
+        # As in a training step, drop the gradients before the next forward: in CUDA-graph modes they live in
+        # memory the next call reuses, and reduce-overhead crashed on CUDA when the warm-up accumulated into them.
+        model.zero_grad(set_to_none=True)
         compiled.eval()
         with torch.no_grad(), autocast:
             compiled(x)
-    model.zero_grad(set_to_none=True)
     model.train(was_training)
     synchronize(device)
     return compiled, time.perf_counter() - start

@@ -135,11 +135,12 @@ def test_channels_last_changes_memory_layout_not_results():
         assert torch.allclose(model(x.contiguous(memory_format=torch.channels_last)), expected, atol=1e-5)
 
 
-def test_compile_warm_up_leaves_weights_and_gradients_untouched():
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compile_warm_up_leaves_weights_and_gradients_untouched(mode):
     set_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     before = [p.detach().clone() for p in model.parameters()]
-    compiled, seconds = compile_model(model, "default", torch.device("cpu"), [4])
+    compiled, seconds = compile_model(model, mode, torch.device("cpu"), [4])
     x = torch.randn(4, 1, 28, 28)
     assert seconds > 0 and all(p.grad is None for p in model.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
