@@ -98,6 +98,11 @@ def fmt(value: float | None, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
+def seconds(value: float | None, missing: str = "-") -> str:
+    """Two decimals below 10 s (GPU epochs take fractions of a second), one above."""
+    return fmt(value, ".2f" if value is not None and value < 10 else ".1f", missing)
+
+
 def comparisons(results: dict) -> list[str]:
     """The ratios the issue asks about, each from this run's own measurements."""
     by_name = {r["variant"]: r for r in results["variants"]}
@@ -107,10 +112,10 @@ def comparisons(results: dict) -> list[str]:
         if name in by_name and floors:
             train = TRAIN_IMAGES / by_name[name]["train_images_per_s"]  # a whole epoch, even in --quick mode
             ratios = ", ".join(f"{train / f['floor_seconds']:.2f}x the {f['measure']} floor "
-                               f"({f['floor_seconds']:.1f} s)" for f in floors)
+                               f"({f['floor_seconds']:.3g} s)" for f in floors)
             amp = by_name[name]["amp"]
             own = "" if amp == "off" else f" It trains under {amp} autocast, so the {amp} floor is the one it can approach."
-            lines.append(f"- {name}: {train:.1f} s per {TRAIN_IMAGES:,}-image training epoch = {ratios}.{own}")
+            lines.append(f"- {name}: {train:.3g} s per {TRAIN_IMAGES:,}-image training epoch = {ratios}.{own}")
     seed = by_name.get("seed")
     if seed and "kit-seed" in by_name:
         kit = by_name["kit-seed"]
@@ -147,20 +152,21 @@ def markdown(results: dict) -> str:
     if floor:
         lines += [f"Compute floor, measured in this run: {floor['epoch_tflop']:.2f} TFLOP per training epoch "
                   "(forward + backward, torch.utils.flop_counter) at", ""]
-        lines += [f"- {f['measure']}: {f['gflop_per_s']:,.1f} GFLOP/s -> {f['floor_seconds']:.1f} s per epoch"
+        lines += [f"- {f['measure']}: {f['gflop_per_s']:,.1f} GFLOP/s -> {f['floor_seconds']:.3g} s per epoch"
                   for f in floor["floors"]]
         lines.append("")
-    lines += ["| variant | recipe | data | amp | channels_last | train img/s | train s/epoch | s/epoch | compile s | "
+    lines += ["| variant | recipe | data | amp | channels_last | train img/s | train s/epoch | s/epoch | total s | compile s | "
               f"s to {TARGETS[0]} % | s to {TARGETS[1]} % | final test % | peak MB |",
-              "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["variants"]:
         lines.append(f"| {r['variant']} | {r['recipe']} | {r['data_path']} | {r['amp']} | {r['channels_last']} | "
-                     f"{r['train_images_per_s']:,.0f} | {r['train_seconds_per_epoch']:.1f} | "
-                     f"{r['seconds_per_epoch']:.1f} | {fmt(r['compile_seconds'], '.1f')} | "
-                     f"{fmt(r[f'seconds_to_{TARGETS[0]}'], '.1f', 'not reached')} | "
-                     f"{fmt(r[f'seconds_to_{TARGETS[1]}'], '.1f', 'not reached')} | {r['final_test_acc']:.2f} | "
+                     f"{r['train_images_per_s']:,.0f} | {seconds(r['train_seconds_per_epoch'])} | "
+                     f"{seconds(r['seconds_per_epoch'])} | {seconds(r['seconds_total'])} | "
+                     f"{seconds(r['compile_seconds'])} | {seconds(r[f'seconds_to_{TARGETS[0]}'], 'not reached')} | "
+                     f"{seconds(r[f'seconds_to_{TARGETS[1]}'], 'not reached')} | {r['final_test_acc']:.2f} | "
                      f"{r['peak_memory_mb']:,.0f} |")
-    lines += ["", "s/epoch includes the test pass; times to accuracy add up whole epochs (training + test pass).", ""]
+    lines += ["", "s/epoch includes the test pass; total s is all epochs with their test passes; times to accuracy "
+              "add up whole epochs (training + test pass).", ""]
     lines += comparisons(results)
     lines += ["", "Peak memory: CUDA = torch.cuda.max_memory_allocated per variant; CPU = the process's peak RSS "
               "so far (ru_maxrss never resets, so later rows include earlier ones; DataLoader workers excluded)."]
