@@ -72,7 +72,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             loss = loss_fn(output.float(), y)
             batch_correct = (output.argmax(dim=1) == y).sum()
             # One wait for the device per batch, for both numbers; the loss is checked before it reaches the weights.
-            batch_loss, batch_correct = torch.stack([loss.detach(), batch_correct.to(loss.dtype)]).tolist()
+            batch_loss, batch_correct = torch.stack([loss.detach().float(), batch_correct.float()]).tolist()
             if not math.isfinite(batch_loss):
                 raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
             if grad_scaler is not None:
