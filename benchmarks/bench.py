@@ -94,13 +94,11 @@ def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> di
     }
 
 
-def fmt(value: float | None, spec: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, spec)
-
-
 def seconds(value: float | None, missing: str = "-") -> str:
     """Two decimals below 10 s (GPU epochs take fractions of a second), one above."""
-    return fmt(value, ".2f" if value is not None and value < 10 else ".1f", missing)
+    if value is None:
+        return missing
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def comparisons(results: dict) -> list[str]:
