@@ -142,10 +142,10 @@ def markdown(results: dict) -> str:
     env = results["environment"]
     lines = (["**Quick mode: 5 batches per variant, a check that the script works, not a measurement.**", ""]
              if results["quick"] else [])
+    cudnn = (f", cudnn.benchmark {'on' if env['cudnn_benchmark'] else 'off'}"
+             if env["device"].startswith("cuda") and "cudnn_benchmark" in env else "")  # absent in older results
     lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
-              f"torch {env['torch']}, {env['threads']} threads"
-              + (f", cudnn.benchmark {'on' if env['cudnn_benchmark'] else 'off'}" if "cudnn_benchmark" in env
-                 and env["device"].startswith("cuda") else "") + f", {results['when']}", ""]
+              f"torch {env['torch']}, {env['threads']} threads{cudnn}, {results['when']}", ""]
     floor = results.get("floor")
     if floor:
         lines += [f"Compute floor, measured in this run: {floor['epoch_tflop']:.2f} TFLOP per training epoch "
