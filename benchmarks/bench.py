@@ -27,7 +27,7 @@ from s5utils.config import make_config
 from s5utils.device import device_name, get_device, set_seed
 from s5utils.experiment import build_loaders, compile_for
 from s5utils.models import Net
-from s5utils.recipes import apply_recipe_defaults, build_recipe
+from s5utils.recipes import build_recipe
 from s5utils.speed import num_samples, resolve_speed, synchronize
 from s5utils.train import evaluate, train_one_epoch
 
@@ -39,11 +39,11 @@ AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
 def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> dict:
     """Train one variant for args.epochs epochs; per-epoch train and eval times measured apart."""
     kit = name != "seed"
-    config = apply_recipe_defaults(make_config(
-        recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs or 20, seed=args.seed,
+    config = make_config(
+        recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, seed=args.seed,
         data_path="tensor" if kit else "loader", amp=args.amp if kit else "off",
         channels_last=args.channels_last if kit else "off", compile=args.compile if kit else "off",
-        num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root))
+        num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root)
     speed = resolve_speed(config, device)
     set_seed(config.seed)
     if device.type == "cuda":

@@ -7,13 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, TrainConfig, make_config
+from .config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
 
 DEFAULTS = TrainConfig()
+
+
+def default_text(name: str) -> str:
+    """A flag's default for --help; epochs, batch size, lr and momentum depend on the recipe."""
+    if name in RECIPE_DEFAULTS["seed"]:
+        return "the recipe's own: " + ", ".join(f"{recipe} {values[name]}" for recipe, values in RECIPE_DEFAULTS.items())
+    return str(getattr(DEFAULTS, name))
+
 TRAIN_FLAGS = [  # (flag, config name, help)
     ("--epochs", "epochs", "training epochs"),
     ("--batch-size", "batch_size", "images per batch"),
-    ("--lr", "lr", "SGD learning rate"),
+    ("--lr", "lr", "SGD learning rate; for fast, the OneCycle peak"),
     ("--momentum", "momentum", "SGD momentum"),
     ("--step-size", "step_size", "StepLR: epochs between decays"),
     ("--gamma", "gamma", "StepLR: decay factor"),
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Values stay strings here: make_config() is the one validator for every entry point.
     for flag, name, help_text in TRAIN_FLAGS:
         train.add_argument(flag, dest=name, metavar=name.upper(),
-                           help=f"{help_text} (default: {getattr(DEFAULTS, name)})")
+                           help=f"{help_text} (default: {default_text(name)})")
     train.add_argument("--deterministic", action="store_const", const="true",
                        help="CUDA: deterministic kernels (torch.use_deterministic_algorithms), slower")
     train.add_argument("--run-dir", help="exact run directory instead of a new one under --out")
@@ -82,7 +90,7 @@ def add_sweep_parser(commands) -> argparse.ArgumentParser:
     for field in dataclasses.fields(TrainConfig):
         flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")   # as in `train`
         sweep.add_argument(flag, dest=field.name, nargs="+", metavar=field.name.upper(),
-                           help=f"one or more values (default: {getattr(DEFAULTS, field.name)})")
+                           help=f"one or more values (default: {default_text(field.name)})")
     sweep.add_argument("--notebook", help="the notebook to run (default: notebooks/S5.ipynb of this checkout)")
     sweep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
     return sweep

@@ -17,14 +17,22 @@ class ConfigError(ValueError):
         self.name = name  # the offending parameter, so the CLI can name its flag
 
 
+# Each recipe's own epochs, batch size, lr and momentum. A field left at None takes its recipe's value, so
+# recipe="fast" alone is the whole fast recipe, and a value given explicitly always wins.
+RECIPE_DEFAULTS = {
+    "seed": {"epochs": 20, "batch_size": 512, "lr": 0.01, "momentum": 0.9},
+    "fast": {"epochs": 6, "batch_size": 128, "lr": 0.1, "momentum": 0.9},  # lr: OneCycleLR peak; Nesterov momentum
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The seed recipe's hyperparameters and where a run reads and writes."""
+    """A run's recipe and hyperparameters, the speed options, and where it reads and writes."""
 
-    epochs: int = 20
-    batch_size: int = 512
-    lr: float = 0.01
-    momentum: float = 0.9
+    epochs: int | None = None       # None: the recipe's own (RECIPE_DEFAULTS)
+    batch_size: int | None = None
+    lr: float | None = None
+    momentum: float | None = None
     step_size: int = 3          # StepLR: epochs between decays
     gamma: float = 0.1          # StepLR: decay factor
     seed: int = 1
@@ -39,6 +47,11 @@ class TrainConfig:
     amp: str = "auto"           # autocast dtype: auto = bf16 on CUDA and AMX CPUs, else off; off, bf16, fp16 (CUDA)
     channels_last: str = "auto" # auto = on (measured faster on CPU), on, off
     compile: str = "off"        # torch.compile mode: off, default, reduce-overhead, max-autotune
+
+    def __post_init__(self) -> None:
+        for name, value in RECIPE_DEFAULTS.get(self.recipe, {}).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)  # frozen: filled once, here
 
     def to_dict(self) -> dict:
         """Plain values, ready for JSON."""
@@ -143,7 +156,8 @@ def make_config(**params) -> TrainConfig:
             continue
         values[name] = _coerce(name, value, kind)
     config = TrainConfig(**values)
-    for name, (ok, allowed) in RANGES.items():
+    # recipe first: an unknown one leaves epochs, batch_size, lr and momentum unfilled.
+    for name, (ok, allowed) in sorted(RANGES.items(), key=lambda item: item[0] != "recipe"):
         value = getattr(config, name)
         if not ok(value):
             raise ConfigError(f"{name} must be {allowed}, got {value!r}", name)

@@ -16,7 +16,7 @@ from .data import make_loaders, mnist_datasets
 from .device import get_device, set_deterministic, set_seed
 from .fastdata import make_tensor_loaders
 from .models import Net
-from .recipes import apply_recipe_defaults, build_recipe, train_augmentation
+from .recipes import build_recipe, train_augmentation
 from .runs import RunRecorder, claim_run_dir, new_run_dir
 from .speed import SpeedOptions, batch_sizes, compile_model, resolve_speed
 from .train import NonFiniteLossError, evaluate, fit
@@ -32,7 +32,6 @@ def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = Non
     run_dir=None makes a new folder under config.out_dir. A given run_dir that already holds files is
     refused unless overwrite=True; to continue it, use resume_run(run_dir).
     """
-    config = apply_recipe_defaults(config)
     run_dir = claim_run_dir(run_dir, overwrite) if run_dir is not None else new_run_dir(config.out_dir, config.recipe)
     return _train(config, run_dir, resume_from=None)
 

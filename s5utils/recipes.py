@@ -5,7 +5,6 @@ fast: SGD with Nesterov momentum and weight decay, OneCycleLR stepped per batch,
       rotate/shift/scale augmentation in place of the seed's, and a translate-only test-time augmentation
       for the final evaluation.
 """
-import dataclasses
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
@@ -18,21 +17,15 @@ from .augment import random_affine, seed_augment, translate
 from .config import TrainConfig
 from .data import affine_train_transforms, train_transforms
 
-# The fast recipe's values; epochs, batch_size, lr and momentum replace the config's only where the
-# config still holds the seed default, so `recipe="fast"` alone is the whole recipe.
+# The fast recipe's values besides its epochs, batch size, lr and momentum (config.RECIPE_DEFAULTS).
 # Chosen on seed 1 from a handful of 6-epoch trials (results/fast-recipe/README.md lists them).
 FAST = {
-    "epochs": 6,
-    "batch_size": 128,
-    "lr": 0.1,              # OneCycleLR peak, per batch of 128
-    "momentum": 0.9,        # Nesterov
     "weight_decay": 5e-4,
     "label_smoothing": 0.1,
     "pct_start": 0.25,      # fraction of the steps spent warming up
     "augment": {"degrees": 10.0, "shift": 2.0, "scale": 0.1},  # random_affine, per sample
     "tta_shifts": [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)],  # (dx, dy) pixels
 }
-_SHARED_FIELDS = ("epochs", "batch_size", "lr", "momentum")
 
 
 @dataclass
@@ -46,15 +39,6 @@ class Recipe:
     final_predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None  # extra final evaluation
 
 
-def apply_recipe_defaults(config: TrainConfig) -> TrainConfig:
-    """config with the recipe's own epochs/batch_size/lr/momentum wherever config holds the seed default."""
-    if config.recipe == "seed":
-        return config
-    seed = TrainConfig()
-    changes = {name: FAST[name] for name in _SHARED_FIELDS if getattr(config, name) == getattr(seed, name)}
-    return dataclasses.replace(config, **changes)
-
-
 def train_augmentation(config: TrainConfig) -> tuple[Callable, Callable]:
     """config.recipe's train augmentation as (batched tensor version, PIL transform for the DataLoader path)."""
     if config.recipe == "fast":
@@ -63,7 +47,7 @@ def train_augmentation(config: TrainConfig) -> tuple[Callable, Callable]:
 
 
 def build_recipe(config: TrainConfig, model: nn.Module, steps_per_epoch: int) -> Recipe:
-    """The optimizer, schedulers and loss of config.recipe for model (call after apply_recipe_defaults)."""
+    """The optimizer, schedulers and loss of config.recipe for model."""
     if config.recipe == "seed":
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)

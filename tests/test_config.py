@@ -22,7 +22,7 @@ def test_papermill_style_strings_are_coerced_losslessly():
     ({"lr": float("nan")}, "lr must be a number > 0, got nan"),
     ({"seed": True}, "seed must be an integer in [0, 2**32), got the boolean True"),
     ({"device": "gpu"}, "device must be auto, cpu, cuda, cuda:N or mps, got 'gpu'"),
-    ({"epochs": None}, "epochs must be an integer >= 1, got None"),
+    ({"step_size": None}, "step_size must be an integer >= 1, got None"),
 ])
 def test_bad_values_name_the_parameter(params, message):
     with pytest.raises(ConfigError) as info:

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +13,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from s5utils import ConfigError, Net, fit, make_config, set_seed
 from s5utils.augment import random_affine, seed_augment
+from s5utils.config import RECIPE_DEFAULTS, TrainConfig
 from s5utils.data import MNIST_MEAN, MNIST_STD
-from s5utils.recipes import FAST, apply_recipe_defaults, build_recipe, predict_translated, train_augmentation
+from s5utils.notebook import config_from_globals
+from s5utils.recipes import FAST, build_recipe, predict_translated, train_augmentation
 from s5utils.speed import compile_model, native_bf16, resolve_speed
 
 
@@ -25,22 +28,36 @@ def digits_like(n=64, seed=0):
 
 def test_the_seed_recipe_is_the_default_and_left_untouched():
     config = make_config()
-    assert config.recipe == "seed" and apply_recipe_defaults(config) == config
+    assert config.recipe == "seed" and config == TrainConfig(epochs=20, batch_size=512, lr=0.01, momentum=0.9)
     recipe = build_recipe(config, Net(), steps_per_epoch=10)
     assert isinstance(recipe.scheduler, torch.optim.lr_scheduler.StepLR) and recipe.batch_scheduler is None
     assert recipe.optimizer.defaults["lr"] == 0.01 and not recipe.optimizer.defaults["nesterov"]
 
 
 def test_recipe_fast_alone_brings_its_own_epochs_batch_size_and_lr_but_keeps_explicit_ones():
-    fast = apply_recipe_defaults(make_config(recipe="fast"))
-    assert (fast.epochs, fast.batch_size, fast.lr) == (FAST["epochs"], FAST["batch_size"], FAST["lr"])
-    mine = apply_recipe_defaults(make_config(recipe="fast", epochs=3, lr=0.02))
-    assert (mine.epochs, mine.lr, mine.batch_size) == (3, 0.02, FAST["batch_size"])
+    own = RECIPE_DEFAULTS["fast"]
+    fast = make_config(recipe="fast")
+    assert (fast.epochs, fast.batch_size, fast.lr) == (own["epochs"], own["batch_size"], own["lr"]) == (6, 128, 0.1)
+    mine = make_config(recipe="fast", epochs=3, lr=0.02)
+    assert (mine.epochs, mine.lr, mine.batch_size) == (3, 0.02, own["batch_size"])
+
+
+def test_an_explicit_value_wins_even_when_it_equals_the_seed_default():
+    # The seed's batch 512 asked for with the fast recipe must not turn into the fast recipe's 128.
+    config = make_config(recipe="fast", batch_size=512, epochs=20, lr="0.01")
+    assert (config.batch_size, config.epochs, config.lr) == (512, 20, 0.01)
+    assert TrainConfig(recipe="fast", batch_size=512).batch_size == 512
+    assert make_config(recipe="fast", batch_size=None).batch_size == 128   # None: the recipe's own
+
+
+def test_an_unknown_recipe_is_named_before_anything_it_would_have_filled():
+    with pytest.raises(ConfigError, match="recipe must be seed or fast, got 'fsat'"):
+        make_config(recipe="fsat")
 
 
 def test_the_fast_recipe_steps_onecycle_every_batch_up_to_its_peak_and_down():
     set_seed(0)
-    config = apply_recipe_defaults(make_config(recipe="fast", epochs=2))
+    config = make_config(recipe="fast", epochs=2)
     model = Net()
     recipe = build_recipe(config, model, steps_per_epoch=4)
     assert recipe.optimizer.defaults["nesterov"] and recipe.optimizer.defaults["weight_decay"] > 0
@@ -69,7 +86,7 @@ def test_each_recipe_brings_its_augmentation_to_both_data_paths(mnist_root):
 
 
 def test_label_smoothing_charges_even_a_confident_correct_prediction():
-    recipe = build_recipe(apply_recipe_defaults(make_config(recipe="fast")), Net(), steps_per_epoch=1)
+    recipe = build_recipe(make_config(recipe="fast"), Net(), steps_per_epoch=1)
     logp = F.log_softmax(torch.tensor([[20.0] + [0.0] * 9]), dim=1)
     assert F.nll_loss(logp, torch.tensor([0])) < 1e-6 < recipe.loss_fn(logp, torch.tensor([0]))
 
@@ -157,8 +174,23 @@ def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root,
     assert "Test accuracy with test-time augmentation: " in done.stdout
     (run_dir,) = tmp_path.iterdir()
     record = json.loads((run_dir / "metrics.json").read_text())
-    assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == FAST["batch_size"]
+    assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == RECIPE_DEFAULTS["fast"]["batch_size"]
     amp = "torch.bfloat16" if amp_flag == "auto" and native_bf16(torch.device("cpu")) else None  # JSON null: float32
     assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True,
                                "compile_seconds": None}
     assert record["final_tta"]["test_seen"] == 2000
+
+
+@pytest.mark.parametrize("injected, expected", [
+    ({}, (20, 512, 0.01)),
+    ({"recipe": "fast"}, (6, 128, 0.1)),
+    ({"recipe": "fast", "batch_size": 512}, (6, 512, 0.1)),   # papermill -p batch_size 512 is kept
+])
+def test_the_notebook_parameters_cell_takes_each_recipe_s_own_values_unless_set(injected, expected):
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "S5.ipynb").read_text())
+    (cell,) = [c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    namespace = {}
+    exec("".join(cell["source"]), namespace)
+    namespace.pop("__builtins__")
+    config = config_from_globals({**namespace, **injected})
+    assert (config.epochs, config.batch_size, config.lr) == expected
