@@ -79,3 +79,22 @@ def test_rank_sum_test_is_exact_with_ties():
     assert paths.rank_sum_test([1, 2, 3], [4, 5, 6]) == 2 / 20  # the two most extreme of C(6, 3) splits
     for a, b in [([1, 1, 2], [2, 3, 3, 3]), ([98.4, 98.5, 97.8], [98.1, 98.2, 98.5, 98.6, 98.0])]:
         assert abs(paths.rank_sum_test(a, b) - brute_force_rank_sum_p(a, b)) < 1e-12
+
+
+def test_steps_to_target_counts_whole_epochs_of_steps_until_the_first_hit(tmp_path):
+    for name, batch, accs in [("a", 512, [96.7, 98.6, 99.1]), ("b", 128, [98.0, 98.4])]:
+        (tmp_path / name).mkdir()
+        history = [{"epoch": i + 1, "test_acc": acc} for i, acc in enumerate(accs)]
+        config = {"recipe": "fast", "batch_size": batch, "lr": 0.1, "epochs": len(accs), "seed": 1}
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"config": config, "history": history}))
+    done = subprocess.run([sys.executable, str(BENCH.with_name("steps_to_target.py")), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "| fast | 512 | 0.1 | 3 | 1 | 96.70, 98.60, 99.10 | 236 | 354 |" in done.stdout  # 118 steps per epoch
+    assert "| fast | 128 | 0.1 | 2 | 1 | 98.00, 98.40 | - | - |" in done.stdout
+
+
+def test_steps_to_target_says_when_the_folder_holds_no_runs(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH.with_name("steps_to_target.py")), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and f"no */metrics.json under {tmp_path}" in done.stderr
