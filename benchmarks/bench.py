@@ -23,7 +23,7 @@ import torch
 
 from compute_floor import TRAIN_IMAGES, measure_floor  # benchmarks/ is on sys.path when this script runs
 from machine import peak_memory_mb  # benchmarks/ is on sys.path when this script runs
-from s5utils.config import make_config
+from s5utils.config import ConfigError, make_config
 from s5utils.device import device_name, get_device, set_seed
 from s5utils.experiment import build_loaders, compile_for
 from s5utils.models import Net
@@ -40,7 +40,8 @@ def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> di
     """Train one variant for args.epochs epochs; per-epoch train and eval times measured apart."""
     kit = name != "seed"
     config = make_config(
-        recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, seed=args.seed,
+        recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        seed=args.seed,
         data_path="tensor" if kit else "loader", amp=args.amp if kit else "off",
         channels_last=args.channels_last if kit else "off", compile=args.compile if kit else "off",
         num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root)
@@ -153,11 +154,13 @@ def markdown(results: dict) -> str:
         lines += [f"- {f['measure']}: {f['gflop_per_s']:,.1f} GFLOP/s -> {f['floor_seconds']:.3g} s per epoch"
                   for f in floor["floors"]]
         lines.append("")
-    lines += ["| variant | recipe | data | amp | channels_last | train img/s | train s/epoch | s/epoch | total s | compile s | "
+    lines += ["| variant | recipe | batch | data | amp | channels_last | train img/s | train s/epoch | s/epoch | total s | "
+              "compile s | "
               f"s to {TARGETS[0]} % | s to {TARGETS[1]} % | final test % | peak MB |",
-              "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["variants"]:
-        lines.append(f"| {r['variant']} | {r['recipe']} | {r['data_path']} | {r['amp']} | {r['channels_last']} | "
+        lines.append(f"| {r['variant']} | {r['recipe']} | {r['batch_size']} | {r['data_path']} | {r['amp']} | "
+                     f"{r['channels_last']} | "
                      f"{r['train_images_per_s']:,.0f} | {seconds(r['train_seconds_per_epoch'])} | "
                      f"{seconds(r['seconds_per_epoch'])} | {seconds(r['seconds_total'])} | "
                      f"{seconds(r['compile_seconds'])} | {seconds(r[f'seconds_to_{TARGETS[0]}'], 'not reached')} | "
@@ -183,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 epoch of 5 batches per variant: a smoke check")
     parser.add_argument("--epochs", type=int, help="epochs for every variant (default: 1 with --quick, else each "
                         "recipe's own: seed 20, fast 6)")
+    parser.add_argument("--batch-size", type=int, help="batch size for every variant (default: each recipe's own: "
+                        "seed 512, fast 128)")
+    parser.add_argument("--lr", type=float, help="learning rate for every variant, the OneCycle peak for the fast "
+                        "recipe (default: each recipe's own)")
     parser.add_argument("--variants", default="seed,kit-seed,kit-fast", help="comma-separated, run in this order")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA and AMX CPUs, else off), off, bf16, fp16")
@@ -199,7 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for results.json and RESULTS.md "
                         "(default: benchmarks/, or benchmarks/quick/ with --quick)")
     args = parser.parse_args(argv)
-    args.epochs = args.epochs or (1 if args.quick else None)
+    if args.epochs is None and args.quick:
+        args.epochs = 1
+    try:  # before minutes of measuring: a bad value would otherwise stop the run at its first variant
+        make_config(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, amp=args.amp,
+                    channels_last=args.channels_last, compile=args.compile, device=args.device)
+    except ConfigError as exc:
+        parser.error(str(exc))
     args.max_batches = 5 if args.quick else None
     out = args.out or (HERE / "quick" if args.quick else HERE)
     if args.report_only:

@@ -12,11 +12,12 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
 def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, tmp_path):
     env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
-    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--device", "cpu", "--out", str(tmp_path)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--device", "cpu", "--batch-size", "64",
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "results.json").read_text())
     assert [v["variant"] for v in results["variants"]] == ["seed", "kit-seed", "kit-fast"]
+    assert [v["batch_size"] for v in results["variants"]] == [64, 64, 64]  # the fast recipe's own 128 gives way
     seed, kit, fast = results["variants"]
     assert (seed["data_path"], seed["amp"], seed["channels_last"]) == ("loader", "off", False)
     assert (kit["recipe"], kit["data_path"], fast["recipe"]) == ("seed", "tensor", "fast")
@@ -28,6 +29,13 @@ def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, t
     report = (tmp_path / "RESULTS.md").read_text()
     assert report.startswith("# Benchmark results") and "Quick mode" in report
     assert "kit-seed vs seed, same recipe:" in report and "x the fp32 matmul 2048^3 floor" in report
+    assert "| kit-fast | fast | 64 | tensor |" in report
+
+
+def test_bench_refuses_a_bad_value_before_measuring_anything():
+    done = subprocess.run([sys.executable, str(BENCH), "--epochs", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "error: epochs must be an integer >= 1, got 0" in done.stderr
+    assert "measuring" not in done.stdout
 
 
 def test_bench_refuses_an_unknown_variant_with_the_choices():
