@@ -37,7 +37,7 @@ AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> dict:
-    """Train one variant for args.epochs epochs; per-epoch train and eval times measured apart."""
+    """Train one variant for args.epochs epochs (None: its recipe's own); per-epoch train and eval times measured apart."""
     kit = name != "seed"
     config = make_config(
         recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
