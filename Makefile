@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:  make run   and   make test
 # Overrides: make run EPOCHS=2 MAX_BATCHES=20 DEVICE=cpu SEED=3 LR=0.02 BATCH_SIZE=256 RECIPE=fast AMP=off OUT=runs DATA=~/mnist
+# CPU-only torch on a fresh clone: make run TORCH_INDEX=https://download.pytorch.org/whl/cpu (torch from that index, no CUDA libraries)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -24,6 +25,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
 
