@@ -1,0 +1,100 @@
+"""Execute a notebook with papermill and pass on its one-line-per-epoch progress while it runs.
+
+    python -m s5utils.notebook_exec notebooks/S5.ipynb runs/x/S5.ipynb -p epochs 2 -p max_batches 20
+
+It is papermill.execute_notebook underneath, with papermill's own progress bar and cell logging off: the
+notebook's stdout goes to a small writer that keeps only the `[epoch k/N] ...` lines of EpochProgress
+(s5utils.progress), so a terminal or a sweep's log shows one line per epoch and no per-batch bars. The
+executed notebook keeps every output, as papermill writes it.
+"""
+import argparse
+import os
+import sys
+from typing import Callable
+
+from .progress import is_progress_line
+
+ProgressHandler = Callable[[str], None]
+
+
+class ProgressWriter:
+    """A file-like object for papermill's stdout_file: hands each complete progress line to on_progress.
+
+    papermill writes every stdout message of the kernel here as it arrives; a line may come in pieces.
+    """
+
+    def __init__(self, on_progress: ProgressHandler) -> None:
+        self.on_progress = on_progress
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        """Take a chunk of the notebook's stdout; complete progress lines in it go to on_progress."""
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            line = line.rstrip("\r")
+            if is_progress_line(line):
+                self.on_progress(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered but an unfinished line."""
+
+
+def print_progress(line: str) -> None:
+    """The default on_progress: the line on this process's stdout, at once."""
+    print(line, flush=True)
+
+
+def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict | None = None, *,
+                     kernel_name: str | None = None, cwd: str | os.PathLike | None = None,
+                     on_progress: ProgressHandler | None = None):
+    """papermill.execute_notebook(notebook -> output, parameters); each epoch's progress line goes to on_progress.
+
+    on_progress(line) is called while the notebook runs (default: print it). Returns the executed notebook
+    (a NotebookNode); a failing cell raises papermill's PapermillExecutionError, as papermill does.
+    Note that papermill's cwd changes the working directory of this whole process while it runs.
+    """
+    import papermill as pm
+
+    writer = ProgressWriter(on_progress or print_progress)
+    return pm.execute_notebook(str(notebook), str(output), parameters=dict(parameters or {}), kernel_name=kernel_name,
+                               cwd=None if cwd is None else str(cwd), progress_bar=False, log_output=False,
+                               stdout_file=writer)
+
+
+def parameter_value(text: str):
+    """A -p value as papermill's command line reads it: int, float, True/False/None, else the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False, "None": None}.get(text, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m s5utils.notebook_exec NOTEBOOK OUTPUT [-p NAME VALUE]...`; 1 if a cell failed."""
+    parser = argparse.ArgumentParser(prog="python -m s5utils.notebook_exec", description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
+    parser.add_argument("notebook")
+    parser.add_argument("output")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a notebook parameter, as papermill's -p (repeat it)")
+    parser.add_argument("-k", "--kernel", help="kernel name (default: the notebook's own)")
+    parser.add_argument("--cwd", help="working directory of the kernel (default: this one)")
+    args = parser.parse_args(argv)
+    parameters = {name: parameter_value(value) for name, value in args.parameter}
+    try:
+        execute_notebook(args.notebook, args.output, parameters, kernel_name=args.kernel, cwd=args.cwd)
+    except Exception as exc:  # papermill's error names the cell; the executed notebook holds the traceback
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])
+        name = getattr(exc, "ename", type(exc).__name__)
+        value = getattr(exc, "evalue", first[-1])
+        print(f"error: the notebook stopped: {name}: {value} (the executed notebook {args.output} shows where)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
