@@ -8,11 +8,13 @@ from pathlib import Path
 from .config import ConfigError, TrainConfig, make_config, unknown_parameter
 from .data import default_data_root
 from .provision import RAW_MD5, md5, raw_dir
+from .colab import in_colab, mount_drive, open_settings_run
 from .runs import new_run_dir
 
 # Parameters a notebook may set beyond TrainConfig's fields: the exact folder for this run's records
-# (make run and the sweep pass the folder that also receives the executed notebook).
-NOTEBOOK_PARAMETERS = {"run_dir": None}
+# (make run and the sweep pass the folder that also receives the executed notebook), and, on Colab,
+# whether the run folder goes to Google Drive.
+NOTEBOOK_PARAMETERS = {"run_dir": None, "save_to_drive": False}
 # Names a notebook defines before its parameters cell that are not parameters: the Colab cell's constant,
 # and IPython's own history variables.
 NOT_PARAMETERS = {"REPO", "In", "Out"}
@@ -62,10 +64,22 @@ def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> Tra
     if run_dir is not None and (not isinstance(run_dir, str) or not run_dir.strip()):
         raise NotebookConfigError(f"run_dir must be a folder path, or None for a new folder under out_dir, "
                                   f"got {run_dir!r}")
+    check_save_to_drive(namespace.get("save_to_drive", False), run_dir)
     try:
         return make_config(**params)
     except ConfigError as exc:
         raise NotebookConfigError(str(exc)) from None
+
+
+def check_save_to_drive(save_to_drive, run_dir: str | None = None) -> None:
+    """Refuse save_to_drive unless it is a bool, and True only on Colab without an explicit run_dir."""
+    if not isinstance(save_to_drive, bool):
+        raise NotebookConfigError(f"save_to_drive must be True or False, got {save_to_drive!r}")
+    if save_to_drive and not in_colab():
+        raise NotebookConfigError("save_to_drive=True works only on Google Colab (it mounts Google Drive); "
+                                  "here set save_to_drive = False: runs go to out_dir and survive a restart")
+    if save_to_drive and run_dir is not None:
+        raise NotebookConfigError("run_dir and save_to_drive=True both choose the run folder; set only one of them")
 
 
 def data_checksums(root: str | os.PathLike | None = None) -> str:
@@ -81,3 +95,16 @@ def open_run_dir(config: TrainConfig, run_dir: str | None = None, name: str = "S
         path.mkdir(parents=True, exist_ok=True)
         return path
     return new_run_dir(config.out_dir, name).resolve()
+
+
+def open_run(config: TrainConfig, run_dir: str | None = None, save_to_drive: bool = False,
+             name: str = "S5") -> tuple[Path, Path | None]:
+    """(run folder, checkpoint to continue or None): on Drive with save_to_drive, else open_run_dir()'s folder.
+
+    On Drive the folder is named after the settings, so the same settings after a disconnect continue
+    their unfinished run (see s5utils.colab.open_settings_run); elsewhere every run starts fresh.
+    """
+    check_save_to_drive(save_to_drive, run_dir)
+    if save_to_drive:
+        return open_settings_run(mount_drive(), config, name)
+    return open_run_dir(config, run_dir, name), None

@@ -1,0 +1,99 @@
+"""Google Colab: detect it, keep run folders on Google Drive, and continue a run that a disconnect cut short.
+
+A run folder on Drive is named after the settings that define the run (S5-seed-1a2b3c4d), so running the
+notebook again with the same settings finds it: an unfinished run continues from its checkpoint.pt, a
+finished one is kept and the new run gets the next free name (S5-seed-1a2b3c4d-2).
+"""
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from .config import TrainConfig
+from .experiment import RESUMABLE
+from .runs import claim_run_dir, read_record
+
+DRIVE_MOUNT = "/content/drive"      # where Colab mounts Google Drive
+DRIVE_RUNS = "MyDrive/s5utils/runs"  # run folders, relative to the mount point
+# Settings that do not change what a run computes or may change when it is resumed; the rest name the run.
+NOT_IDENTITY = set(RESUMABLE) | {"out_dir"}
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime (Colab imports google.colab before the first cell runs)."""
+    return "google.colab" in sys.modules
+
+
+def mount_drive() -> Path:
+    """Mount Google Drive (Colab asks for permission once) and return the folder that holds s5utils' runs.
+
+    $S5UTILS_DRIVE_MOUNT replaces /content/drive as the mount point; the Colab-like test uses it.
+    """
+    from google.colab import drive
+
+    mount_point = os.environ.get("S5UTILS_DRIVE_MOUNT", DRIVE_MOUNT)
+    drive.mount(mount_point)
+    runs = Path(mount_point) / DRIVE_RUNS
+    runs.mkdir(parents=True, exist_ok=True)
+    return runs
+
+
+def run_settings(config: TrainConfig | dict) -> dict:
+    """The config values that define a run: all but those resume_run() may change, and out_dir."""
+    values = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
+    return {k: v for k, v in sorted(values.items()) if k not in NOT_IDENTITY}
+
+
+def settings_name(config: TrainConfig, prefix: str = "S5") -> str:
+    """A folder name that only these settings produce: prefix, recipe and 8 hex digits of their hash."""
+    digest = hashlib.sha256(json.dumps(run_settings(config), sort_keys=True).encode()).hexdigest()
+    return f"{prefix}-{config.recipe}-{digest[:8]}"
+
+
+def _checkpoint_settings(folder: Path) -> dict | None:
+    """The settings a folder's checkpoint was written with; None if it has no readable checkpoint."""
+    try:
+        return run_settings(load_checkpoint(folder / CHECKPOINT_NAME)["config"])
+    except CheckpointError:
+        return None
+
+
+def open_settings_run(base: str | os.PathLike, config: TrainConfig, prefix: str = "S5") -> tuple[Path, Path | None]:
+    """(run folder, checkpoint to resume or None) for config under base; prints one line saying which.
+
+    Tries base/<name>, then <name>-2, -3, ...: a missing folder starts a new run; an unfinished run whose
+    checkpoint holds these very settings continues; a folder whose run never finished an epoch starts
+    over; a finished run, or one with other settings, is left as it is.
+    """
+    base, name = Path(base), settings_name(config, prefix)
+    for n in range(1, 1000):
+        folder = base / (name if n == 1 else f"{name}-{n}")
+        record = read_record(folder)
+        has_checkpoint = (folder / CHECKPOINT_NAME).exists()
+        if not folder.exists() or (not has_checkpoint and not record.get("history")
+                                   and run_settings(record.get("config", run_settings(config))) == run_settings(config)):
+            claim_run_dir(folder, overwrite=True)  # deletes only a run's own files: nothing here finished an epoch
+            print(f"Run folder {folder} (a new run)")
+            return folder, None
+        if record.get("status") == "completed" or _checkpoint_settings(folder) != run_settings(config):
+            continue
+        done = len(record.get("history", []))
+        print(f"Run folder {folder}: continuing the unfinished run after epoch {done} of its checkpoint")
+        return folder, folder / CHECKPOINT_NAME
+    raise FileExistsError(f"no free run folder name for {name} under {base}")
+
+
+def say_if_restart_needed(versions_before: dict[str, str]) -> bool:
+    """After %pip install: print one line if it changed the version of a package this kernel already imported."""
+    from importlib.metadata import distributions, packages_distributions
+
+    now = {d.name: d.version for d in distributions()}
+    owners = packages_distributions()
+    imported = {dist for module in list(sys.modules) for dist in owners.get(module.partition(".")[0], ())}
+    changed = sorted(d for d in imported if d in versions_before and now.get(d) != versions_before[d])
+    if changed:
+        print(f"The install changed {', '.join(changed)}, already imported here: restart the session "
+              "(Runtime > Restart session), then run all again.")
+    return bool(changed)
