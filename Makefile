@@ -18,7 +18,7 @@ TRAIN_ARGS := --out $(OUT) \
 	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA)) \
 	$(if $(RECIPE),--recipe $(RECIPE)) $(if $(AMP),--amp $(AMP))
 
-.PHONY: run train test browser data summary clean
+.PHONY: run train test browser data summary clean colab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ data: $(VENV)/.installed
 
 summary: $(VENV)/.installed
 	$(BIN)/python -m s5utils summary
+
+# make colab REPO=org/name REF=v1: every Colab badge and install cell names that repository at that tag or commit.
+colab:  ## point the Colab badges and install cells at REPO (owner/name) and REF (a tag or commit)
+	@$(PYTHON) tools/colab_links.py "$(REPO)" "$(REF)"
 
 clean:
 	rm -rf $(VENV) *.egg-info
