@@ -1,13 +1,12 @@
 """`python -m s5utils {data,summary,train,resume,sweep}`: provision MNIST, print the model table, train or resume
 a run, sweep the notebook over a grid."""
 import argparse
-import dataclasses
 import difflib
 import json
 import sys
-from pathlib import Path
 
 from .config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
+from .sweep_cli import add_sweep_parser, run_sweep_command
 
 DEFAULTS = TrainConfig()
 
@@ -34,7 +33,8 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ("--recipe", "recipe", "seed (S5's SGD + StepLR) or fast (OneCycle, 6 epochs; see s5utils/recipes.py)"),
     ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
                                  "or auto (= tensor)"),
-    ("--amp", "amp", "autocast: auto (bf16 on a bf16 GPU or an AMX CPU, else off), off, bf16, fp16 (CUDA only)"),
+    ("--amp", "amp", "autocast: auto (CUDA: bf16 from compute capability 8.0, fp16 on 7.x, else off; CPU: bf16 "
+                     "with AMX, else off; MPS: off), off, bf16, fp16 (CUDA only)"),
     ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
     ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
 ]
@@ -78,43 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, name, help_text in RESUME_FLAGS:
         resume.add_argument(flag, dest=name, metavar=name.upper(), help=f"{help_text} (default: the run's own)")
     resume.add_argument("--debug", **debug)
-    sweep = add_sweep_parser(commands)
+    sweep = add_sweep_parser(commands, default_text)
     parser.commands = {"data": data, "train": train, "resume": resume, "sweep": sweep}
     return parser
-
-
-def add_sweep_parser(commands) -> argparse.ArgumentParser:
-    """`sweep`: run the notebook once per combination of the listed values."""
-    sweep = commands.add_parser("sweep", allow_abbrev=False,
-                                help="execute notebooks/S5.ipynb with papermill over a grid of parameters")
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--out" if field.name == "out_dir" else "--" + field.name.replace("_", "-")   # as in `train`
-        sweep.add_argument(flag, dest=field.name, nargs="+", metavar=field.name.upper(),
-                           help=f"one or more values (default: {default_text(field.name)})")
-    sweep.add_argument("--notebook", help="the notebook to run (default: notebooks/S5.ipynb of this checkout)")
-    sweep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
-    return sweep
-
-
-def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Validate the grid, run it, print where the table and plot are; 1 if any run failed."""
-    from .sweep import sweep
-
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    for name in ("data_root", "out_dir"):   # the notebooks run in their own folders: pin paths to this cwd
-        if name in given:
-            given[name] = [str(Path(v).expanduser().resolve()) for v in given[name]]
-    out_dir = given.pop("out_dir", [DEFAULTS.out_dir])
-    if len(out_dir) > 1:
-        parser.error("argument --out: give one folder")
-    axes = {name: values for name, values in given.items() if len(values) > 1}
-    fixed = {name: values[0] for name, values in given.items() if len(values) == 1}
-    folder, rows = sweep(axes, fixed, out_dir[0], args.notebook)   # main() turns a ConfigError into one line
-    failed = sum(row["status"] != "completed" for row in rows)
-    print(f"Sweep: {len(rows) - failed} of {len(rows)} runs completed; table {folder / 'results.md'}, "
-          f"plot {folder / 'test_accuracy.png'}")
-    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +136,7 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
         summary(Net())
         return 0
 
-    from .experiment import resume_run, run_seed_recipe
+    from .experiment import resume_run, run_recipe
 
     names = [name for _, name, _ in (RESUME_FLAGS if args.command == "resume" else TRAIN_FLAGS)]
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
@@ -181,7 +147,7 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
             overrides["deterministic"] = args.deterministic
         if args.overwrite and not args.run_dir:
             sub.error("--overwrite needs --run-dir: a new run under --out never overwrites anything")
-        run_dir, history = run_seed_recipe(make_config(**overrides), args.run_dir, overwrite=args.overwrite)
+        run_dir, history = run_recipe(make_config(**overrides), args.run_dir, overwrite=args.overwrite)
     print(f"Run directory: {run_dir} (test accuracy {history[-1]['test_acc']:.2f}%)")
     tta = json.loads((run_dir / "metrics.json").read_text()).get("final_tta")
     if tta:
