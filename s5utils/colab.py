@@ -85,9 +85,15 @@ def open_settings_run(base: str | os.PathLike, config: TrainConfig, prefix: str 
     raise FileExistsError(f"no free run folder name for {name} under {base}")
 
 
-def say_if_restart_needed(versions_before: dict[str, str]) -> bool:
-    """After %pip install: print one line if it changed the version of a package this kernel already imported."""
+def after_install(versions_before: dict[str, str]) -> bool:
+    """After %pip install, one line: restart if it changed a package already imported, else where s5utils is.
+
+    versions_before maps distribution names to versions, taken before the install. Returns True when a
+    restart is needed.
+    """
     from importlib.metadata import distributions, packages_distributions
+
+    from . import __version__
 
     now = {d.name: d.version for d in distributions()}
     owners = packages_distributions()
@@ -96,4 +102,7 @@ def say_if_restart_needed(versions_before: dict[str, str]) -> bool:
     if changed:
         print(f"The install changed {', '.join(changed)}, already imported here: restart the session "
               "(Runtime > Restart session), then run all again.")
+    else:
+        print(f"s5utils {__version__} is installed in {Path(__file__).parent.parent}; "
+              "no restart needed, whatever %pip's note says")
     return bool(changed)

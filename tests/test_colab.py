@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+
+import s5utils
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from s5utils import ConfigError, make_config
 from s5utils.checkpoint import CHECKPOINT_NAME, save_checkpoint
-from s5utils.colab import open_settings_run, say_if_restart_needed, settings_name
+from s5utils.colab import after_install, open_settings_run, settings_name
 from s5utils.notebook import check_save_to_drive, config_from_globals, open_run
 from s5utils.runs import RunRecorder
 
@@ -44,7 +46,7 @@ def test_every_notebook_has_a_colab_badge_and_an_install_cell_first(notebook):
     install = cell_text(notebook, "code")[0]
     assert 'if "google.colab" in sys.modules:' in install, "the first code cell installs only on Colab"
     assert INSTALL.search(install), "it installs s5utils pinned to a repository and ref"
-    assert "say_if_restart_needed" in install
+    assert "after_install" in install
     assert "--upgrade" not in install and "torch" not in install.split("%pip", 1)[1].split("\n")[0]
 
 
@@ -172,12 +174,13 @@ def test_a_run_that_never_finished_an_epoch_starts_over_in_its_folder(tmp_path):
     assert not (folder / "metrics.json").exists()
 
 
-def test_the_install_cell_asks_for_a_restart_only_when_an_imported_package_changed(capsys):
+def test_the_install_cell_says_where_s5utils_is_or_to_restart_when_an_imported_package_changed(capsys):
     from importlib.metadata import distributions
 
     now = {d.name: d.version for d in distributions()}
-    assert say_if_restart_needed(now) is False and capsys.readouterr().out == ""
+    assert after_install(now) is False
+    assert capsys.readouterr().out == f"s5utils {s5utils.__version__} is installed in {ROOT}; no restart needed, whatever %pip's note says\n"
     assert "numpy" in sys.modules
-    assert say_if_restart_needed(dict(now, numpy="1.0.0")) is True
+    assert after_install(dict(now, numpy="1.0.0")) is True
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "numpy" in out and "Runtime > Restart session" in out
