@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs
 
-# make run executes notebooks/S5.ipynb with papermill; the overrides become its parameters.
+# make run executes notebooks/S5.ipynb with papermill (through s5utils.run_notebook, which prints the notebook's
+# one line per epoch while it runs); the overrides become its parameters.
 NOTEBOOK_ARGS := $(if $(EPOCHS),-p epochs $(EPOCHS)) $(if $(BATCH_SIZE),-p batch_size $(BATCH_SIZE)) \
 	$(if $(LR),-p lr $(LR)) $(if $(SEED),-p seed $(SEED)) $(if $(DEVICE),-p device $(DEVICE)) \
 	$(if $(MAX_BATCHES),-p max_batches $(MAX_BATCHES)) $(if $(DATA),-p data_root $(DATA)) \
@@ -31,7 +32,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a new folder under runs/
 	@dir="$(OUT)/$$(date +%Y%m%d-%H%M%S)-S5"; mkdir -p "$(OUT)" && mkdir "$$dir" && \
-	$(BIN)/python -m papermill notebooks/S5.ipynb "$$dir/S5.ipynb" -p run_dir "$$dir" $(NOTEBOOK_ARGS) && \
+	echo "Executing notebooks/S5.ipynb with papermill into $$dir/S5.ipynb" && \
+	$(BIN)/python -m s5utils.run_notebook notebooks/S5.ipynb "$$dir/S5.ipynb" -p run_dir "$$dir" $(NOTEBOOK_ARGS) && \
 	echo "Run directory: $$dir (the executed S5.ipynb, metrics.json, training_plot.png, model.pt)"
 
 train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train

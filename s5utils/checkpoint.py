@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .version import __version__
+
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = 1
 REQUIRED = ("format", "epoch", "model", "optimizer", "scheduler", "history", "config", "rng", "versions")
@@ -57,7 +59,6 @@ def versions() -> dict:
     """Library versions a checkpoint was written with, as plain strings."""
     import torchvision
 
-    from . import __version__
     return {"s5utils": __version__, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
             "numpy": np.__version__, "python": sys.version.split()[0]}
 
@@ -134,7 +135,7 @@ def restore_checkpoint(state: dict, model: nn.Module, optimizer: torch.optim.Opt
 
 
 class Checkpointer:
-    """An on_epoch_end callback for fit(): saves the full training state to path after every epoch."""
+    """A fit() callback: saves the full training state to path after every epoch."""
 
     def __init__(self, path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
                  train_loader=None, config: dict | None = None) -> None:

@@ -93,7 +93,7 @@ def after_install(versions_before: dict[str, str]) -> bool:
     """
     from importlib.metadata import distributions, packages_distributions
 
-    from . import __version__
+    from .version import __version__
 
     now = {d.name: d.version for d in distributions()}
     owners = packages_distributions()

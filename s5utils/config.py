@@ -8,14 +8,8 @@ import types
 import typing
 from dataclasses import dataclass, fields
 
-
-class ConfigError(ValueError):
-    """A parameter has a wrong name, type or value; the message names it and says what is allowed."""
-
-    def __init__(self, message: str, name: str | None = None) -> None:
-        super().__init__(message)
-        self.name = name  # the offending parameter, so the CLI can name its flag
-
+from .device import get_device
+from .errors import ConfigError
 
 # Each recipe's own epochs, batch size, lr and momentum. A field left at None takes its recipe's value, so
 # recipe="fast" alone is the whole fast recipe, and a value given explicitly always wins.
@@ -167,6 +161,4 @@ def make_config(**params) -> TrainConfig:
 
 def _check_device_exists(device: str) -> None:
     # Fail here, in the config cell, not minutes later when training starts.
-    from .device import get_device
-
     get_device(device)

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import ConfigError
+
 
 def device_name(device: torch.device | str) -> str:
     """The GPU's name, or the CPU's model from /proc/cpuinfo where there is one (platform's guess elsewhere)."""
@@ -24,8 +26,6 @@ def device_name(device: torch.device | str) -> str:
 
 def get_device(preferred: str = "auto") -> torch.device:
     """cuda, then mps, then cpu for "auto"; otherwise the named device, if this machine has it."""
-    from .config import ConfigError
-
     if preferred == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -1,39 +1,45 @@
-"""A recipe end to end (the seed one by default): data, Net, optimizer and schedule, fit, per-epoch checkpoints,
-a recorded run directory."""
-import contextlib
+"""A recipe end to end (the seed one by default): data, Net, optimizer and schedule, fit with a recorded run folder."""
 import os
-import signal
-import sys
-import threading
+import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, checkpoint_path, load_checkpoint
+from .checkpoint import checkpoint_path, load_checkpoint
 from .config import ConfigError, TrainConfig, make_config
 from .data import make_loaders, mnist_datasets
 from .device import get_device, set_deterministic, set_seed
 from .fastdata import make_tensor_loaders
 from .models import Net
+from .progress import EpochProgress
 from .recipes import build_recipe, train_augmentation
-from .runs import RunRecorder, claim_run_dir, new_run_dir
+from .run_folder import RunFolder
+from .runs import claim_run_dir, new_run_dir
 from .speed import SpeedOptions, batch_sizes, compile_model, resolve_speed
-from .train import NonFiniteLossError, evaluate, fit
+from .train import fit, steps_per_epoch
 
 # What may change when a run is resumed; everything else would make it a different run.
 RESUMABLE = ("epochs", "num_workers", "data_root", "device")
 
 
-def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
-                    overwrite: bool = False) -> tuple[Path, list[dict]]:
-    """Train Net with config.recipe (the seed recipe by default); returns (run directory, history).
+def run_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
+               overwrite: bool = False) -> tuple[Path, list[dict]]:
+    """Train Net with config.recipe (seed or fast) into a recorded run folder; returns (run directory, history).
 
     run_dir=None makes a new folder under config.out_dir. A given run_dir that already holds files is
     refused unless overwrite=True; to continue it, use resume_run(run_dir).
     """
     run_dir = claim_run_dir(run_dir, overwrite) if run_dir is not None else new_run_dir(config.out_dir, config.recipe)
     return _train(config, run_dir, resume_from=None)
+
+
+def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
+                    overwrite: bool = False) -> tuple[Path, list[dict]]:
+    """Deprecated name of run_recipe (it runs any recipe, not only the seed one)."""
+    warnings.warn("run_seed_recipe is now run_recipe (it runs any recipe); the old name will go",
+                  DeprecationWarning, stacklevel=2)
+    return run_recipe(config, run_dir, overwrite=overwrite)
 
 
 def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict]]:
@@ -73,6 +79,7 @@ def compile_for(model: nn.Module, speed: SpeedOptions, device: torch.device, tra
 
 
 def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tuple[Path, list[dict]]:
+    # The same steps as the training cells of notebooks/S5.ipynb, in the same order (the same random numbers).
     set_seed(config.seed)
     if config.deterministic:
         set_deterministic(True)
@@ -80,76 +87,13 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     speed = resolve_speed(config, device)
     train_loader, test_loader = build_loaders(config, device, speed.data_path)
     model = Net().to(device)
-    steps = min(len(train_loader), config.max_batches or len(train_loader))
-    recipe = build_recipe(config, model, steps)
+    recipe = build_recipe(config, model, steps_per_epoch(train_loader, config.max_batches))
     runner, compile_seconds = compile_for(model, speed, device, train_loader, test_loader)
-
-    done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
-    recorder = RunRecorder(run_dir, config.to_dict(), device, history=done)
-    amp_dtype = str(speed.amp_dtype) if speed.amp_dtype else None   # None: no autocast, float32
-    recorder.record["speed"] = {"data_path": speed.data_path, "amp_dtype": amp_dtype,
-                                "channels_last": speed.channels_last, "compile_seconds": compile_seconds}
-    schedule = recipe.scheduler or recipe.batch_scheduler
-    save = Checkpointer(run_dir / CHECKPOINT_NAME, model, recipe.optimizer, schedule, train_loader, config.to_dict())
-
-    def epoch_end(history: list[dict]) -> None:
-        with hold_interrupts():  # a ^C here would leave metrics.json an epoch behind the checkpoint
-            save(history)  # checkpoint first: metrics.json never lists an epoch the checkpoint lacks
-            recorder.epoch_end(history)
-
-    try:
+    with RunFolder(run_dir, config, model, recipe, train_loader, device, speed, resume_from=resume_from,
+                   compile_seconds=compile_seconds) as run:
         history = fit(runner, train_loader, test_loader, recipe.optimizer, recipe.scheduler, config.epochs, device,
-                      max_batches=config.max_batches, on_epoch_end=epoch_end, resume_from=resume_from,
-                      loss_fn=recipe.loss_fn, batch_scheduler=recipe.batch_scheduler, amp_dtype=speed.amp_dtype,
-                      channels_last=speed.channels_last)
-        if recipe.final_predict is not None:
-            recorder.record["final_tta"] = evaluate(runner, test_loader, device, recipe.loss_fn, config.max_batches,
-                                                    amp_dtype=speed.amp_dtype, channels_last=speed.channels_last,
-                                                    predict=recipe.final_predict)
-    except KeyboardInterrupt:
-        recorder.finish("interrupted", "KeyboardInterrupt")
-        _report(_how_to_continue(run_dir, recorder.record["history"], "Interrupted"))
-        raise
-    except NonFiniteLossError as exc:
-        recorder.finish("failed", str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch, "lr": exc.lr,
-                                                         "loss": str(exc.loss)})
-        _report(_how_to_continue(run_dir, recorder.record["history"], "Stopped on a non-finite loss", resume=False))
-        raise
-    except Exception as exc:
-        recorder.finish("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    recorder.finish("completed")
-    atomic_save(model.state_dict(), run_dir / "model.pt")
+                      loss_fn=recipe.loss_fn, batch_scheduler=recipe.batch_scheduler, speed=speed,
+                      callbacks=[run, EpochProgress(config.epochs)], resume_from=resume_from,
+                      max_batches=config.max_batches)
+        run.final_evaluation(runner, test_loader)
     return run_dir, history
-
-
-@contextlib.contextmanager
-def hold_interrupts():
-    """Delay a ^C (SIGINT) that arrives inside the block until the block has finished, then deliver it."""
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is None:
-        yield  # only the main thread may set handlers; None: a handler set outside Python, which we cannot restore
-        return
-    held = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if held:
-            signal.raise_signal(signal.SIGINT)  # now the restored handler acts on it, whatever it is
-
-
-def _how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool = True) -> str:
-    if not history:
-        return f"{what} before the first epoch finished: {run_dir} has no checkpoint yet; start the run again"
-    kept = (f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} "
-            f"of epoch {len(history)}")
-    if not resume:
-        return kept + " (the last good epoch)"
-    return f"{kept}; continue with `python -m s5utils resume {run_dir}` or s5utils.resume_run({str(run_dir)!r})"
-
-
-def _report(message: str) -> None:
-    """The run's one status line, on stderr beside the progress bars."""
-    print(message, file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import torch
 
 from .device import device_name
 from .plots import plot_history
+from .version import __version__
 
 
 RUN_FILES = ("metrics.json", "training_plot.png", "checkpoint.pt", "model.pt")
@@ -85,7 +86,6 @@ def write_json_atomic(path: Path, obj) -> None:
 
 def environment(device: torch.device) -> dict:
     """What a result depends on: device name, library versions, platform."""
-    from . import __version__
     import torchvision
 
     return {"device": str(device), "device_name": device_name(device), "torch": torch.__version__,

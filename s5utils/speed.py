@@ -7,18 +7,29 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .precision import asked_precision, autocast_dtype, precision_choice, tf32_capable
 
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}
 
 
 @dataclass(frozen=True)
 class SpeedOptions:
-    """What a run does on its device; `auto` values already decided."""
+    """How fit() runs on its device: autocast dtype, memory format, TF32, compile; `auto` values already decided.
 
-    data_path: str                   # "tensor" or "loader"
-    amp_dtype: torch.dtype | None    # None = full float32
-    channels_last: bool
-    compile_mode: str | None         # None = eager
+    SpeedOptions() is plain float32 in eager mode. A float16 amp_dtype brings a GradScaler with it.
+    """
+
+    data_path: str = "loader"            # "tensor" or "loader" (which loaders build_loaders makes)
+    amp_dtype: torch.dtype | None = None  # None = full float32
+    channels_last: bool = False
+    compile_mode: str | None = None      # None = eager
+    tf32: bool = False                   # float32 matmuls may use TF32 (CUDA 8.0 and up)
+    precision: str = "float32"           # the autocast choice and its reason, printed when fit starts
+
+    def record(self) -> dict:
+        """The options as plain values, for metrics.json's `speed` section."""
+        return {"data_path": self.data_path, "amp_dtype": str(self.amp_dtype) if self.amp_dtype else None,
+                "channels_last": self.channels_last, "tf32": self.tf32, "precision": self.precision}
 
 
 def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
@@ -26,30 +37,20 @@ def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
     device = torch.device(device)
     data_path = "tensor" if config.data_path == "auto" else config.data_path
     if config.amp == "auto":
-        amp_dtype = torch.bfloat16 if native_bf16(device) else None
+        choice = precision_choice(device)
     else:
-        amp_dtype = AMP_DTYPES.get(config.amp)
-    if amp_dtype == torch.float16 and device.type != "cuda":
+        choice = asked_precision(AMP_DTYPES[config.amp], device)
+    if choice.dtype == torch.float16 and device.type != "cuda":
         raise ValueError(f"amp 'fp16' needs CUDA (this run is on {device.type}); use amp 'bf16' or 'off'")
     # channels_last was faster for Net on CPU in benchmarks/step_speed.py; auto leaves MPS (patchy support) alone.
     channels_last = config.channels_last == "on" or (config.channels_last == "auto" and device.type != "mps")
     compile_mode = None if config.compile == "off" else config.compile
-    return SpeedOptions(data_path, amp_dtype, channels_last, compile_mode)
+    return SpeedOptions(data_path, choice.dtype, channels_last, compile_mode, tf32_capable(device), str(choice))
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether device runs bf16 matmuls in hardware: a CUDA GPU with bf16, or a CPU with AMX tiles.
-
-    With AMX, Net trains ~3.5x faster under bf16 autocast than in float32 (benchmarks/step_speed.py);
-    other CPUs have no bf16 matrix units, so `amp="auto"` keeps float32 there.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, torch >= 2.3: absent means no
-        return bool(amx and amx())
-    return False
+    """Whether amp="auto" picks bf16 on device: CUDA 8.0 and up, or a CPU with AMX tiles (s5utils.precision)."""
+    return autocast_dtype(device) == torch.bfloat16
 
 
 def num_samples(loader) -> int:

@@ -8,7 +8,7 @@ import contextlib
 import math
 import os
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -16,7 +16,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .checkpoint import load_checkpoint, restore_checkpoint
+from .precision import enable_tf32
+from .speed import SpeedOptions
+
 LossFn = Callable[..., torch.Tensor]
+Callback = Callable[[list[dict]], None]  # called with the history after every epoch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -34,6 +39,11 @@ def _batches(loader, max_batches: int | None):
         if max_batches is not None and batch_idx >= max_batches:
             return
         yield batch_idx, batch
+
+
+def steps_per_epoch(loader, max_batches: int | None = None) -> int:
+    """How many batches (optimizer steps) one training epoch over loader takes, max_batches included."""
+    return min(len(loader), max_batches) if max_batches else len(loader)
 
 
 def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
@@ -60,7 +70,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     under autocast; channels_last converts each batch; grad_scaler scales the loss (float16 autocast).
     """
     model.train()
-    total = min(len(loader), max_batches) if max_batches else len(loader)
+    total = steps_per_epoch(loader, max_batches)
     loss_sum, correct, seen = 0.0, 0, 0
     # The with-block closes the bar on any exit (Ctrl-C included), so tqdm never closes it at shutdown.
     with tqdm(total=total, disable=not progress) as bar:
@@ -115,37 +125,41 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn
     return {"test_loss": loss_sum / seen, "test_acc": 100 * correct / seen, "test_correct": correct, "test_seen": seen}
 
 
+def make_grad_scaler(speed: SpeedOptions, device: torch.device | str) -> torch.amp.GradScaler | None:
+    """The GradScaler float16 autocast needs (its small gradients would underflow), or None for other dtypes."""
+    return torch.amp.GradScaler(torch.device(device).type) if speed.amp_dtype == torch.float16 else None
+
+
 def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, optimizer: torch.optim.Optimizer,
-        scheduler=None, epochs: int = 1, device: torch.device | str = "cpu", *,
-        loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None, history: list[dict] | None = None,
-        on_epoch_end: Callable[[list[dict]], None] | None = None, progress: bool = True,
-        checkpoint: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None,
-        batch_scheduler=None, amp_dtype: torch.dtype | None = None, channels_last: bool = False,
-        predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> list[dict]:
+        scheduler=None, epochs: int = 1, device: torch.device | str = "cpu", *, loss_fn: LossFn = F.cross_entropy,
+        batch_scheduler=None, speed: SpeedOptions | None = None, callbacks: Sequence[Callback] = (),
+        resume_from: str | os.PathLike | None = None, history: list[dict] | None = None,
+        max_batches: int | None = None, progress: bool = True) -> list[dict]:
     """Train and evaluate for `epochs` epochs, printing the seed's lines; returns the per-epoch history.
 
-    Pass the history of an earlier call to continue it; on_epoch_end(history) runs after every epoch.
-    checkpoint: save the full training state there after every epoch. resume_from: a checkpoint (or run
-    directory) to continue from: model, optimizer, scheduler, history and every RNG state are restored,
-    so the remaining epochs match an uninterrupted run bit for bit.
-    batch_scheduler steps after every batch, scheduler after every epoch; amp_dtype, channels_last and
-    predict are passed on to train_one_epoch and evaluate.
+    scheduler steps after every epoch, batch_scheduler after every batch. speed: autocast dtype (fp16 brings
+    a GradScaler), channels_last and TF32 (SpeedOptions; default plain float32). Each callback(history) runs
+    after every epoch: checkpointing, recording, progress lines (s5utils.Checkpointer, RunFolder, EpochProgress).
+    resume_from: a checkpoint (or run directory) to continue from; model, optimizer, scheduler, history and
+    every RNG state are restored, so the remaining epochs match an uninterrupted run bit for bit. history:
+    the history of an earlier call, to continue it in this process.
     """
-    from .checkpoint import Checkpointer, load_checkpoint, restore_checkpoint
-
     device = torch.device(device)
+    if speed is not None:  # the run's first line says which precision it trains in, and why
+        print(f"Precision: {speed.precision}" + (", TF32 float32 matmuls" if speed.tf32 else ""), flush=True)
+    speed = speed or SpeedOptions()
     model.to(device)
-    if channels_last:
+    if speed.channels_last:
         model.to(memory_format=torch.channels_last)
-    grad_scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    schedulers = scheduler or batch_scheduler  # whichever exists is checkpointed (the recipes use one)
-    generator = getattr(train_loader, "generator", None)
+    if speed.tf32 and device.type == "cuda":
+        enable_tf32()
+    grad_scaler = make_grad_scaler(speed, device)
     if resume_from is not None:
-        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, schedulers, generator)
+        schedule = scheduler or batch_scheduler  # whichever exists is checkpointed (the recipes use one)
+        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, schedule,
+                                     getattr(train_loader, "generator", None))
         print(f"Resuming after epoch {len(history)} of {epochs} from {resume_from}", flush=True)
     history = [] if history is None else history
-    if checkpoint is not None:
-        on_epoch_end = _then(Checkpointer(checkpoint, model, optimizer, schedulers, train_loader), on_epoch_end)
     for epoch in range(len(history) + 1, epochs + 1):
         lrs = [group["lr"] for group in optimizer.param_groups]
         for i, lr in enumerate(lrs):
@@ -153,25 +167,16 @@ def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, opt
         print(f"Epoch {epoch}", flush=True)
         start = time.perf_counter()
         train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress, epoch,
-                                batch_scheduler=batch_scheduler, amp_dtype=amp_dtype, channels_last=channels_last,
-                                grad_scaler=grad_scaler)
-        test = evaluate(model, test_loader, device, loss_fn, max_batches, amp_dtype=amp_dtype,
-                        channels_last=channels_last, predict=predict)
+                                batch_scheduler=batch_scheduler, amp_dtype=speed.amp_dtype,
+                                channels_last=speed.channels_last, grad_scaler=grad_scaler)
+        test = evaluate(model, test_loader, device, loss_fn, max_batches, amp_dtype=speed.amp_dtype,
+                        channels_last=speed.channels_last)
         seconds = time.perf_counter() - start
         print(f"Test set: Average loss: {test['test_loss']:.4f}, "
               f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)
         if scheduler is not None:
             scheduler.step()
         history.append({"epoch": epoch, "lr": lrs[0], **train, **test, "seconds": seconds})
-        if on_epoch_end is not None:
-            on_epoch_end(history)
+        for callback in callbacks:
+            callback(history)
     return history
-
-
-def _then(first: Callable, second: Callable | None) -> Callable:
-    """A callback that runs first(history), then second(history) if given."""
-    def both(history: list[dict]) -> None:
-        first(history)
-        if second is not None:
-            second(history)
-    return both

@@ -16,8 +16,9 @@ from s5utils.augment import random_affine, seed_augment
 from s5utils.config import RECIPE_DEFAULTS, TrainConfig
 from s5utils.data import MNIST_MEAN, MNIST_STD
 from s5utils.notebook import config_from_globals
+from s5utils.precision import precision_choice
 from s5utils.recipes import FAST, build_recipe, predict_translated, train_augmentation
-from s5utils.speed import compile_model, native_bf16, resolve_speed
+from s5utils.speed import SpeedOptions, compile_model, native_bf16, resolve_speed
 
 
 def digits_like(n=64, seed=0):
@@ -64,7 +65,7 @@ def test_the_fast_recipe_steps_onecycle_every_batch_up_to_its_peak_and_down():
     loader = DataLoader(digits_like(), batch_size=16)
     lrs = []
     fit(model, loader, loader, recipe.optimizer, epochs=2, progress=False, loss_fn=recipe.loss_fn,
-        batch_scheduler=recipe.batch_scheduler, on_epoch_end=lambda h: lrs.append(h[-1]["lr"]))
+        batch_scheduler=recipe.batch_scheduler, callbacks=[lambda h: lrs.append(h[-1]["lr"])])
     assert lrs[0] < lrs[1] <= config.lr  # epoch 2 starts after the 2-step warm-up, above the start
     assert recipe.optimizer.param_groups[0]["lr"] < lrs[1] / 5  # annealed towards zero by the last step
 
@@ -136,8 +137,8 @@ def test_channels_last_and_bf16_autocast_train_net_with_float32_weights():
     model = Net()
     loader = DataLoader(digits_like(), batch_size=32)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    history = fit(model, loader, loader, optimizer, epochs=1, progress=False, amp_dtype=torch.bfloat16,
-                  channels_last=True)
+    history = fit(model, loader, loader, optimizer, epochs=1, progress=False,
+                  speed=SpeedOptions(amp_dtype=torch.bfloat16, channels_last=True))
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert torch.isfinite(torch.tensor(history[0]["train_loss"]))
@@ -176,8 +177,10 @@ def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root,
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == RECIPE_DEFAULTS["fast"]["batch_size"]
     amp = "torch.bfloat16" if amp_flag == "auto" and native_bf16(torch.device("cpu")) else None  # JSON null: float32
-    assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True,
-                               "compile_seconds": None}
+    precision = str(precision_choice("cpu")) if amp_flag == "auto" else "float32: asked for (amp='off')"
+    assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True, "tf32": False,
+                               "precision": precision, "compile_seconds": None}
+    assert done.stdout.startswith(f"Precision: {precision}\n")
     assert record["final_tta"]["test_seen"] == 2000
 
 

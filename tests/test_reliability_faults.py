@@ -12,8 +12,8 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import s5utils
-from s5utils import (CheckpointError, NonFiniteLossError, RunDirError, fit, load_checkpoint, make_config,
-                     new_run_dir, run_seed_recipe, set_deterministic, set_seed, train_one_epoch, verify_mnist)
+from s5utils import (CheckpointError, Checkpointer, NonFiniteLossError, RunDirError, fit, load_checkpoint,
+                     make_config, new_run_dir, run_recipe, set_deterministic, set_seed, train_one_epoch, verify_mnist)
 from s5utils.cli import main
 from s5utils.provision import raw_dir
 
@@ -37,8 +37,9 @@ def test_training_stops_at_the_first_non_finite_loss_and_keeps_the_last_good_che
     after_epoch_1 = []
     loader = DataLoader(blobs(), batch_size=16)
     with pytest.raises(NonFiniteLossError) as info:
-        fit(model, loader, loader, optimizer, scheduler, epochs=3, progress=False, checkpoint=tmp_path / "c.pt",
-            on_epoch_end=lambda h: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()}))
+        fit(model, loader, loader, optimizer, scheduler, epochs=3, progress=False,
+            callbacks=[Checkpointer(tmp_path / "c.pt", model, optimizer, scheduler, loader),
+                       lambda h: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()})])
     error = info.value
     assert (error.epoch, error.lr) == (2, math.inf) and not math.isfinite(error.loss)
     assert re.match(r"training loss became (nan|inf) at epoch 2, batch \d+ \(lr inf\)", str(error))
@@ -77,11 +78,11 @@ def test_an_existing_run_directory_is_never_overwritten_without_the_flag(mnist_r
     run_dir.mkdir()
     (run_dir / "metrics.json").write_text('{"status": "completed"}')
     with pytest.raises(RunDirError, match="already holds files.*--overwrite"):
-        run_seed_recipe(small_config(tmp_path, data_root=str(mnist_root)), run_dir)
+        run_recipe(small_config(tmp_path, data_root=str(mnist_root)), run_dir)
     assert (run_dir / "metrics.json").read_text() == '{"status": "completed"}'
 
     (run_dir / "my_notes.txt").write_text("keep me")
-    run_seed_recipe(small_config(tmp_path, data_root=str(mnist_root)), run_dir, overwrite=True)
+    run_recipe(small_config(tmp_path, data_root=str(mnist_root)), run_dir, overwrite=True)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
     assert (run_dir / "my_notes.txt").read_text() == "keep me"  # overwrite replaces run files only
 
@@ -116,8 +117,9 @@ def test_a_corrupted_idx_file_stops_the_cli_naming_the_file_and_the_fix_and_data
 def test_a_truncated_checkpoint_is_named_and_resume_says_so_in_one_line(mnist_root, tmp_path, capsys):
     model = linear()
     loader = DataLoader(blobs(), batch_size=32)
-    fit(model, loader, loader, torch.optim.SGD(model.parameters(), lr=0.1), progress=False,
-        checkpoint=tmp_path / "checkpoint.pt")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, loader, loader, optimizer, progress=False,
+        callbacks=[Checkpointer(tmp_path / "checkpoint.pt", model, optimizer, train_loader=loader)])
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match=f"checkpoint {path} is unreadable, probably truncated"):
@@ -159,14 +161,14 @@ def test_deterministic_sets_the_documented_pytorch_flags(monkeypatch):
 
 def test_a_deterministic_config_switches_the_flags_on_for_its_run(mnist_root, tmp_path):
     try:
-        run_seed_recipe(small_config(tmp_path, data_root=str(mnist_root), deterministic=True))
+        run_recipe(small_config(tmp_path, data_root=str(mnist_root), deterministic=True))
         assert torch.are_deterministic_algorithms_enabled()
     finally:
         set_deterministic(False)
 
 
 def test_resume_can_train_longer_but_not_change_the_recipe(mnist_root, tmp_path):
-    run_dir, history = run_seed_recipe(small_config(tmp_path, data_root=str(mnist_root)))
+    run_dir, history = run_recipe(small_config(tmp_path, data_root=str(mnist_root)))
     with pytest.raises(s5utils.ConfigError, match="lr cannot change when resuming"):
         s5utils.resume_run(run_dir, lr=0.1)
     _, longer = s5utils.resume_run(run_dir, epochs=2)

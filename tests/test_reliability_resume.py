@@ -12,9 +12,9 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Subset
 
-from s5utils import fit, make_config, make_loaders, mnist_datasets, run_seed_recipe, set_seed
+from s5utils import Checkpointer, fit, make_config, make_loaders, mnist_datasets, run_recipe, set_seed
 from s5utils.checkpoint import load_checkpoint
-from s5utils.experiment import hold_interrupts
+from s5utils.run_folder import hold_interrupts
 from s5utils.runs import read_record
 
 TIMING = ("seconds",)
@@ -38,13 +38,18 @@ def small_setup(root, num_workers):
     return model, train_loader, test_loader, optimizer, scheduler
 
 
+def checkpointer(path, model, train_loader, test_loader, optimizer, scheduler):
+    """fit's per-epoch checkpoint callback for a small_setup()."""
+    return Checkpointer(path, model, optimizer, scheduler, train_loader)
+
+
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_fit_resumed_from_a_checkpoint_matches_an_uninterrupted_run(mnist_root, tmp_path, num_workers):
     model, *rest = small_setup(mnist_root, num_workers)
     full = fit(model, *rest, epochs=3, max_batches=4, progress=False)
 
     first, *rest = small_setup(mnist_root, num_workers)
-    fit(first, *rest, epochs=1, max_batches=4, progress=False, checkpoint=tmp_path / "ckpt.pt")
+    fit(first, *rest, epochs=1, max_batches=4, progress=False, callbacks=[checkpointer(tmp_path / "ckpt.pt", first, *rest)])
     resumed, *rest = small_setup(mnist_root, num_workers)
     torch.rand(1000)  # a different RNG position than the interrupted run had: resume must restore it
     history = fit(resumed, *rest, epochs=3, max_batches=4, progress=False, resume_from=tmp_path / "ckpt.pt")
@@ -56,7 +61,8 @@ def test_fit_resumed_from_a_checkpoint_matches_an_uninterrupted_run(mnist_root, 
 
 def test_a_checkpoint_holds_the_whole_training_state_readable_with_weights_only(mnist_root, tmp_path):
     model, *rest = small_setup(mnist_root, 0)
-    history = fit(model, *rest, epochs=2, max_batches=2, progress=False, checkpoint=tmp_path / "ckpt.pt")
+    history = fit(model, *rest, epochs=2, max_batches=2, progress=False,
+                  callbacks=[checkpointer(tmp_path / "ckpt.pt", model, *rest)])
     state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert state["epoch"] == 2 and numbers(state["history"]) == numbers(history)
     assert state["scheduler"]["last_epoch"] == 2
@@ -149,7 +155,7 @@ def test_a_ctrl_c_during_the_epoch_end_save_waits_for_the_save_then_interrupts()
 def recipe(root, out, seed):
     config = make_config(epochs=2, max_batches=3, batch_size=64, num_workers=0, seed=seed, data_root=str(root),
                          out_dir=str(out))
-    return numbers(run_seed_recipe(config)[1])
+    return numbers(run_recipe(config)[1])
 
 
 def test_same_seed_same_config_gives_identical_metrics_on_cpu(mnist_root, tmp_path):

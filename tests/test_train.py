@@ -50,7 +50,7 @@ def test_fit_trains_any_module_and_prints_the_seed_lines(capsys):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     seen = []
     history = fit(model, loader, DataLoader(blobs(seed=1), batch_size=32), optimizer, scheduler, epochs=3,
-                  device="cpu", max_batches=4, on_epoch_end=lambda h: seen.append(len(h)), progress=False)
+                  device="cpu", max_batches=4, callbacks=[lambda h: seen.append(len(h))], progress=False)
 
     assert [row["epoch"] for row in history] == [1, 2, 3] and seen == [1, 2, 3]
     assert [row["lr"] for row in history] == [0.1, 0.05, 0.025]
