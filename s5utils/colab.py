@@ -52,10 +52,10 @@ def settings_name(config: TrainConfig, prefix: str = "S5") -> str:
     return f"{prefix}-{config.recipe}-{digest[:8]}"
 
 
-def _checkpoint_settings(folder: Path) -> dict | None:
-    """The settings a folder's checkpoint was written with; None if it has no readable checkpoint."""
+def _checkpoint(folder: Path) -> dict | None:
+    """A folder's checkpoint, or None if it has no readable one."""
     try:
-        return run_settings(load_checkpoint(folder / CHECKPOINT_NAME)["config"])
+        return load_checkpoint(folder / CHECKPOINT_NAME)
     except CheckpointError:
         return None
 
@@ -64,23 +64,29 @@ def open_settings_run(base: str | os.PathLike, config: TrainConfig, prefix: str 
     """(run folder, checkpoint to resume or None) for config under base; prints one line saying which.
 
     Tries base/<name>, then <name>-2, -3, ...: a missing folder starts a new run; an unfinished run whose
-    checkpoint holds these very settings continues; a folder whose run never finished an epoch starts
-    over; a finished run, or one with other settings, is left as it is.
+    checkpoint holds these very settings continues; a folder of these settings whose run never finished
+    an epoch starts over; a finished run, or one with other settings, is left as it is.
     """
-    base, name = Path(base), settings_name(config, prefix)
+    base, name, settings = Path(base), settings_name(config, prefix), run_settings(config)
+    kept = []  # (folder name, why it was not used)
     for n in range(1, 1000):
         folder = base / (name if n == 1 else f"{name}-{n}")
         record = read_record(folder)
-        has_checkpoint = (folder / CHECKPOINT_NAME).exists()
-        if not folder.exists() or (not has_checkpoint and not record.get("history")
-                                   and run_settings(record.get("config", run_settings(config))) == run_settings(config)):
-            claim_run_dir(folder, overwrite=True)  # deletes only a run's own files: nothing here finished an epoch
-            print(f"Run folder {folder} (a new run)")
+        state = _checkpoint(folder) if folder.exists() else None
+        if state is None:
+            if folder.exists() and (record.get("history") or run_settings(record.get("config", config)) != settings):
+                kept.append((folder.name, "not a run of these settings"))
+                continue
+            claim_run_dir(folder, overwrite=True)  # deletes only a run's own files: none finished an epoch
+            print(f"Run folder {folder} (a new run" + "".join(f"; {k} is kept: {why}" for k, why in kept) + ")")
             return folder, None
-        if record.get("status") == "completed" or _checkpoint_settings(folder) != run_settings(config):
+        if record.get("status") == "completed" or (folder / "model.pt").exists():
+            kept.append((folder.name, "finished"))
             continue
-        done = len(record.get("history", []))
-        print(f"Run folder {folder}: continuing the unfinished run after epoch {done} of its checkpoint")
+        if run_settings(state["config"]) != settings:
+            kept.append((folder.name, "other settings"))
+            continue
+        print(f"Run folder {folder}: continuing the unfinished run after epoch {state['epoch']} of its checkpoint")
         return folder, folder / CHECKPOINT_NAME
     raise FileExistsError(f"no free run folder name for {name} under {base}")
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
-import s5utils
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+import s5utils
 from s5utils import ConfigError, make_config
 from s5utils.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from s5utils.colab import after_install, open_settings_run, settings_name
@@ -152,16 +151,18 @@ def test_same_settings_continue_an_unfinished_run_and_leave_a_finished_one(tmp_p
     before = sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir())
     new_folder, resume_from = open_settings_run(tmp_path, config)
     assert new_folder == tmp_path / f"{settings_name(config)}-2" and resume_from is None
+    assert f"(a new run; {folder.name} is kept: finished)" in capsys.readouterr().out
     assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()) == before, "the finished run is untouched"
 
 
-def test_other_settings_never_resume_a_run_even_in_a_folder_of_the_same_name(tmp_path):
+def test_other_settings_never_resume_a_run_even_in_a_folder_of_the_same_name(tmp_path, capsys):
     config = make_config(seed=2, epochs=3)
     other = make_config(seed=9, epochs=3)
     folder = tmp_path / settings_name(config)
     fake_run(folder, other, epochs_done=1, finished=False)   # a folder renamed by hand, or a hash collision
     new_folder, resume_from = open_settings_run(tmp_path, config)
     assert (new_folder, resume_from) == (tmp_path / f"{settings_name(config)}-2", None)
+    assert f"{folder.name} is kept: other settings" in capsys.readouterr().out
     assert (folder / CHECKPOINT_NAME).is_file()
 
 
