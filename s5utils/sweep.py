@@ -8,116 +8,23 @@ run is never half-written nor written twice. sweep.json records the plan first: 
 runs only the runs without a folder. A local cluster of worker processes is made unless a scheduler
 address or a Client is given.
 """
-import hashlib
-import itertools
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .config import ConfigError, make_config
+from .config import ConfigError
 from .runs import new_run_dir, write_json_atomic
 from .sweep_cluster import SweepError, default_workers, open_client, threads_per_run
+from .sweep_plan import check_declared, find_notebooks, grid, plan_runs
 from .sweep_report import plot_sweep, write_table
 from .sweep_task import EVENT_TOPIC, run_notebook_task
 
-SHORT = {"batch_size": "bs", "max_batches": "mb", "epochs": "ep", "momentum": "mom", "step_size": "step",
-         "data_path": "", "channels_last": "cl"}
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
-
-
-def default_notebook() -> Path:
-    """notebooks/S5.ipynb of the checkout this package was imported from."""
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "S5.ipynb"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found (s5utils is not running from a checkout); "
-                                "pass the notebook's path with --notebook")
-    return path
-
-
-def find_notebooks(paths) -> list[Path]:
-    """The notebooks named, a folder standing for every .ipynb in it (sorted); the default notebook if none."""
-    if not paths:
-        return [default_notebook()]
-    found = []
-    for path in [Path(p).expanduser().resolve() for p in ([paths] if isinstance(paths, (str, Path)) else paths)]:
-        if path.is_dir():
-            inside = sorted(p for p in path.glob("*.ipynb") if not p.name.startswith("."))
-            if not inside:
-                raise FileNotFoundError(f"no .ipynb notebooks in folder {path}")
-            found += inside
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"notebook {path} not found; pass a notebook or a folder of notebooks")
-    if len({p.name for p in found}) < len(found):
-        raise ConfigError("two notebooks share a file name; give each notebook its own name")
-    return found
-
-
-def grid(axes: dict[str, list], fixed: dict | None = None, zipped: list[str] = ()) -> list[dict]:
-    """Every combination of the axes' values (first axis slowest), each merged over the fixed values.
-
-    Axes named in zipped advance together (one setting per position, so their lists must be equally long)
-    instead of being crossed. Each setting is validated with make_config() first: a bad value stops the
-    sweep before any run.
-    """
-    fixed = dict(fixed or {})
-    zipped = [name for name in axes if name in set(zipped)]
-    if len({len(axes[name]) for name in zipped}) > 1:
-        lengths = ", ".join(f"{name} {len(axes[name])}" for name in zipped)
-        raise ConfigError(f"axes advanced together need equally many values, got {lengths}", zipped[0])
-    blocks = []  # each block: a list of {name: value} choices
-    for name in axes:
-        if name in zipped[1:]:
-            continue
-        if zipped and name == zipped[0]:
-            blocks.append([dict(zip(zipped, values)) for values in zip(*(axes[n] for n in zipped))])
-        else:
-            blocks.append([{name: value} for value in axes[name]])
-    settings = [{**fixed, **{k: v for part in parts for k, v in part.items()}} for parts in itertools.product(*blocks)]
-    return [{name: getattr(make_config(**setting), name) for name in setting} for setting in settings]
-
-
-def check_declared(notebook: Path, names) -> None:
-    """Refuse a parameter the notebook's parameters cell does not set: papermill would only warn and run on."""
-    import papermill as pm
-
-    declared = pm.inspect_notebook(str(notebook))
-    for name in names:
-        if name not in declared:
-            raise ConfigError(f"{notebook.name} has no parameter {name!r}: add a line `{name} = ...` to its "
-                              f"parameters cell, or leave {name} out of the sweep", name)
-
-
-def run_name(index: int, setting: dict, axes: list[str], notebook: str | None = None, repeat: int | None = None) -> str:
-    """A folder name that says what varies, e.g. 03-lr0.02-bs128-seed1 (with the notebook and repeat if several)."""
-    parts = [f"{SHORT.get(k, k)}{setting[k]}" for k in axes]
-    head = [f"{index:02d}"] + ([Path(notebook).stem] if notebook else [])
-    return "-".join([*head, *parts] + ([f"r{repeat}"] if repeat else [])).replace("/", "_")
-
-
-def stable_run_id(notebook_sha256: str, parameters: dict, repeat: int) -> str:
-    """The same notebook content, parameters and repeat index give the same id, on any machine."""
-    key = json.dumps({"notebook": notebook_sha256, "parameters": parameters, "repeat": repeat}, sort_keys=True)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def plan_runs(notebooks: list[Path], axes: dict, settings: list[dict], repeats: int) -> list[dict]:
-    """One entry per run: every notebook crossed with every setting, each repeated `repeats` times."""
-    runs, several = [], len(notebooks) > 1
-    for notebook in notebooks:
-        sha = hashlib.sha256(notebook.read_bytes()).hexdigest()
-        for setting in settings:
-            for repeat in range(repeats):
-                index = len(runs) + 1
-                runs.append({"name": run_name(index, setting, list(axes), notebook.name if several else None,
-                                              repeat + 1 if repeats > 1 else None),
-                             "run_id": stable_run_id(sha, setting, repeat), "notebook": notebook.name,
-                             "notebook_sha256": sha, "parameters": setting, "repeat": repeat})
-    return runs
 
 
 def write_run_folder(folder: Path, result: dict, attempts: int) -> Path | None:
@@ -194,11 +101,11 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
             run = futures[future]
             try:
                 result = future.result()
-            except KilledWorker:
-                workers = starts[run["run_id"]]
-                result = failed_result(run, f"KilledWorker: the worker died while running it, {len(workers)} time(s) "
-                                            f"(last {workers[-1] if workers else 'unknown'}); Dask's allowed-failures "
-                                            "limit was reached")
+            except KilledWorker as exc:
+                last = getattr(exc.last_worker, "address", exc.last_worker)
+                result = failed_result(run, f"KilledWorker: {exc.allowed_failures + 1} workers died while it was "
+                                            f"assigned to them (it started {len(starts[run['run_id']])} time(s); last "
+                                            f"{last}): Dask's allowed-failures limit")
             except Exception as exc:  # a run that cannot come back is recorded, never lost
                 result = failed_result(run, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
             attempts = max(1, len(starts[run["run_id"]]))
@@ -214,28 +121,33 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
         client.unsubscribe_topic(EVENT_TOPIC)
 
 
-def run_plan(folder: Path, plan: dict, client=None, scheduler: str | None = None, workers: int | None = None,
-             gpus_per_run: int = 0, torch_threads: int | None = None, kernel_name: str | None = None) -> list[dict]:
-    """Run the plan's runs that have no folder yet, on client, the scheduler, or a new LocalCluster; returns every row."""
-    pending = [run for run in plan["runs"] if not (folder / run["name"]).exists()]
-    notebooks = {name: (folder / "notebooks" / name).read_bytes() for name in plan["notebooks"]}
-    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") if client is None else None
+@contextmanager
+def cluster_for(pending: int, client=None, scheduler: str | None = None, workers: int | None = None,
+                gpus_per_run: int = 0, torch_threads: int | None = None, kernel_name: str | None = None) -> Iterator:
+    """Yield (client, run options, a description): the given client, the scheduler's, or a new LocalCluster's."""
+    scheduler = (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")) if client is None else None
     local = client is None and not scheduler
     if local:
-        workers = workers or default_workers(len(pending))
+        workers = workers or default_workers(pending)
         torch_threads = torch_threads or threads_per_run(workers)
     options = {"torch_threads": torch_threads, "kernel_name": kernel_name, "gpus_per_run": gpus_per_run,
                "gpu_slots": gpus_per_run if local else 0}
+    if client is not None:
+        yield client, options, f"the Dask cluster of the given client ({client.scheduler.address})"
+        return
+    with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run) as own:
+        yield own, options, (f"a local cluster of {workers} worker process(es), {torch_threads} torch thread(s) each"
+                             if local else f"the Dask cluster at {scheduler}")
+
+
+def run_plan(folder: Path, plan: dict, client, options: dict, where: str) -> list[dict]:
+    """Run the plan's runs that have no folder yet on client, then rebuild the tables; returns every run's row."""
+    pending = [run for run in plan["runs"] if not (folder / run["name"]).exists()]
+    notebooks = {name: (folder / "notebooks" / name).read_bytes() for name in plan["notebooks"]}
     if pending:
-        say(f"Sweep {folder}: {len(pending)} of {len(plan['runs'])} runs to do, on "
-            + (f"a local cluster of {workers} worker process(es), {torch_threads} torch thread(s) each" if local
-               else f"the Dask cluster at {scheduler or client.scheduler.address}"))
+        say(f"Sweep {folder}: {len(pending)} of {len(plan['runs'])} runs to do, on {where}")
         try:
-            if client is not None:
-                execute_plan(client, folder, pending, notebooks, options)
-            else:
-                with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run) as own:
-                    execute_plan(own, folder, pending, notebooks, options)
+            execute_plan(client, folder, pending, notebooks, options)
         except KeyboardInterrupt:
             say(f"interrupted: finished runs are kept; run the rest with `python -m s5utils sweep --resume {folder}`")
             raise
@@ -269,16 +181,20 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
         raise ConfigError(f"repeats must be an integer >= 1, got {repeats}", "repeats")
     for path in notebooks:
         check_declared(path, [*(fixed or {}), *axes, "run_dir"])
-    folder = new_run_dir(out_dir, "sweep").resolve()
-    (folder / "notebooks").mkdir()
-    for path in notebooks:
-        shutil.copyfile(path, folder / "notebooks" / path.name)
-    plan = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "notebooks": [p.name for p in notebooks], "sources": [str(p) for p in notebooks], "axes": axes,
-            "fixed": fixed or {}, "zipped": list(zipped), "repeats": repeats,
-            "runs": plan_runs(notebooks, axes, settings, repeats)}
-    write_json_atomic(folder / "sweep.json", plan)
-    rows = run_plan(folder, plan, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name)
+    runs = plan_runs(notebooks, axes, settings, repeats)
+    # The cluster first: a scheduler that does not answer leaves no sweep folder behind.
+    with cluster_for(len(runs), client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
+            dask_client, options, where):
+        folder = new_run_dir(out_dir, "sweep").resolve()
+        (folder / "notebooks").mkdir()
+        for path in notebooks:
+            shutil.copyfile(path, folder / "notebooks" / path.name)
+        plan = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "notebooks": [p.name for p in notebooks], "sources": [str(p) for p in notebooks], "axes": axes,
+                "fixed": fixed or {}, "zipped": list(zipped), "repeats": repeats, "runs": runs,
+                "torch_threads": options["torch_threads"]}
+        write_json_atomic(folder / "sweep.json", plan)
+        rows = run_plan(folder, plan, dask_client, options, where)
     return folder, rows
 
 
@@ -294,5 +210,8 @@ def resume_sweep(folder, *, client=None, workers: int | None = None, scheduler: 
                          "pass the folder a sweep printed") from None
     for stale in folder.glob(".*.tmp-*"):  # a folder half-written when the submitter was killed
         shutil.rmtree(stale, ignore_errors=True)
-    rows = run_plan(folder, plan, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name)
+    pending = sum(not (folder / run["name"]).exists() for run in plan["runs"])
+    with cluster_for(pending, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
+            dask_client, options, where):
+        rows = run_plan(folder, plan, dask_client, options, where)
     return folder, rows

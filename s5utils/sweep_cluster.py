@@ -98,7 +98,9 @@ def open_client(scheduler: str | None, workers: int, allowed_failures: int, gpus
         finally:
             client.close()
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+    # Saturation 1.0: a worker holds only the run it executes, so a dying worker takes no queued run down with it.
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR, resources={"GPU": gpus_per_run} if gpus_per_run else None)
     try:

@@ -1,4 +1,4 @@
-"""The notebook sweep: a grid of papermill runs, each recorded, compared in a table and a plot."""
+"""The notebook sweep: a validated grid, exact statistics over seeds, and S5.ipynb run on a LocalCluster of 2 processes."""
 import csv
 import json
 import os
@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from s5utils import ConfigError
-from s5utils.sweep import grid, plot_sweep, sweep, write_table
+from s5utils.sweep_plan import grid, plan_runs
+from s5utils.sweep_report import plot_sweep, write_table
+from s5utils.sweep_stats import comparisons, describe, grouped_table, rank_sum_test, sign_test
 
-pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+pytest.importorskip("distributed", reason="the sweep runs on Dask: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"epochs": 1, "max_batches": 2, "num_workers": 0}
 
 
 def test_grid_is_every_combination_validated_and_coerced():
@@ -23,68 +24,119 @@ def test_grid_is_every_combination_validated_and_coerced():
                         {"epochs": 1, "lr": 0.05, "seed": 1}, {"epochs": 1, "lr": 0.05, "seed": 2}]
 
 
+def test_zipped_axes_advance_together_and_cross_the_others():
+    settings = grid({"seed": [1, 2], "data_path": ["loader", "tensor"], "amp": ["off", "bf16"]},
+                    zipped=["data_path", "amp"])
+    assert [(s["seed"], s["data_path"], s["amp"]) for s in settings] == [
+        (1, "loader", "off"), (1, "tensor", "bf16"), (2, "loader", "off"), (2, "tensor", "bf16")]
+    with pytest.raises(ConfigError, match="equally many values, got data_path 2, amp 3"):
+        grid({"data_path": ["loader", "tensor"], "amp": ["off", "bf16", "auto"]}, zipped=["data_path", "amp"])
+
+
 def test_a_bad_grid_value_stops_the_sweep_before_any_run():
     with pytest.raises(ConfigError, match="batch_size must be an integer >= 1, got -4"):
         grid({"batch_size": ["64", "-4"]})
 
 
-def test_a_parameter_the_notebook_lacks_stops_the_sweep_before_any_run(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    cell = nbformat.v4.new_code_cell("epochs = 20\nrun_dir = None", metadata={"tags": ["parameters"]})
-    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(epochs)")],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                         "language": "python"}})
-    notebook = tmp_path / "tiny.ipynb"
-    nbformat.write(nb, notebook)
-    with pytest.raises(ConfigError, match="tiny.ipynb has no parameter 'seed': add a line `seed = ...`"):
-        sweep({"epochs": [1, 2]}, {"seed": 3}, str(tmp_path / "runs"), notebook)
+def test_run_ids_are_stable_and_differ_by_notebook_content_parameters_and_repeat(tmp_path):
+    a, b = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    a.write_text('{"cells": []}')
+    b.write_text('{"cells": [], "x": 1}')
+    settings = grid({"seed": [1, 2]})
+    runs = plan_runs([a, b], {"seed": [1, 2]}, settings, repeats=2)
+    assert [r["name"] for r in runs[:4]] == ["01-a-seed1-r1", "02-a-seed1-r2", "03-a-seed2-r1", "04-a-seed2-r2"]
+    assert len({r["run_id"] for r in runs}) == 8
+    assert [r["run_id"] for r in plan_runs([a, b], {"seed": [1, 2]}, settings, 2)] == [r["run_id"] for r in runs]
+
+
+def test_sign_and_rank_sum_tests_are_exact():
+    assert sign_test(7, 5) == pytest.approx(1586 / 2048)          # 2 * P(X <= 5), X ~ Binomial(12, 1/2)
+    assert sign_test(6, 0) == pytest.approx(2 / 64) and sign_test(0, 0) == 1.0
+    assert rank_sum_test([1, 2, 3], [4, 5, 6]) == pytest.approx(2 / 20)  # 2 of the C(6, 3) splits are this extreme
+    assert rank_sum_test([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    summary = describe([98.0, 98.5, 99.0])
+    assert (summary["n"], summary["mean"], summary["median"], summary["min"], summary["max"]) == (3, 98.5, 98.5, 98.0, 99.0)
+    assert summary["std"] == pytest.approx(0.5)
+
+
+def rows_for(accuracies: dict[str, list[float]]) -> list[dict]:
+    return [{"run": f"{path}-{seed}", "data_path": path, "seed": seed, "status": "completed", "test_acc": acc,
+             "wall_seconds": 10.0 + seed} for path, accs in accuracies.items() for seed, acc in enumerate(accs, 1)]
+
+
+def test_settings_repeated_over_seeds_get_a_grouped_table_and_a_paired_comparison(tmp_path):
+    rows = rows_for({"loader": [98.4, 98.6, 98.1], "tensor": [98.2, 98.5, 98.3]})
+    rows.append({"run": "x", "data_path": "tensor", "seed": 4, "status": "failed", "error": "boom"})
+    (loader, tensor) = grouped_table(rows, ["data_path"])
+    assert (loader["setting"], loader["seeds"], loader["test_acc_n"], loader["test_acc_median"]) == (
+        "data_path=loader", "1, 2, 3", 3, 98.4)
+    assert tensor["test_acc_n"] == 3 and tensor["seconds_max"] == 13.0   # the failed run is not counted
+    (pair,) = comparisons(rows, ["data_path"])
+    assert (pair["a_higher"], pair["b_higher"], pair["tied"], pair["sign_p"]) == (2, 1, 0, 1.0)
+    write_table(rows, ["data_path", "seed"], tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "| data_path=loader | 1, 2, 3 | 3 | 98.37 | 0.25 | 98.40 | 98.10 | 98.60 |" in text
+    assert "| data_path=loader | data_path=tensor | 3 | 2 | 1 | 0 | +0.10 | 1.000 |" in text
+    assert [r["setting"] for r in csv.DictReader((tmp_path / "results_by_setting.csv").open())] == [
+        "data_path=loader", "data_path=tensor"]
+
+
+def test_without_repeated_seeds_there_is_no_grouped_table(tmp_path):
+    write_table(rows_for({"loader": [98.4], "tensor": [98.2]}), ["data_path"], tmp_path)
+    assert "By setting" not in (tmp_path / "results.md").read_text()
+    assert not (tmp_path / "results_by_setting.csv").exists()
+
+
+def test_the_plot_shows_every_run_as_a_point_and_failed_runs_as_failed():
+    rows = rows_for({"loader": [98.4, 98.6, 98.1], "tensor": [98.2, 98.5]})
+    rows.append({"run": "x", "data_path": "tensor", "seed": 3, "status": "failed"})
+    ax = plot_sweep(rows, ["data_path"]).axes[0]
+    points = [line for line in ax.lines if line.get_marker() == "o"]
+    assert sorted(float(p.get_ydata()[0]) for p in points) == [98.1, 98.2, 98.4, 98.5, 98.6]
+    assert [t.get_text() for t in ax.texts] == ["failed"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["data_path=loader", "data_path=tensor"]
+
+
+def test_a_bad_grid_value_is_one_line_and_a_nonzero_exit_before_any_run(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--batch-size", "64", "-4", "--out", "runs"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "python -m s5utils sweep: error: argument --batch-size: batch_size must be an integer >= 1, got -4 "
+        "(see `python -m s5utils sweep --help`)"]
     assert not (tmp_path / "runs").exists()
 
 
-def test_table_and_plot_show_failed_runs_as_failed(tmp_path):
-    rows = [{"run": "01-lr0.01", "lr": 0.01, "status": "completed", "test_acc": 91.5, "run_dir": "x"},
-            {"run": "02-lr0.05", "lr": 0.05, "status": "failed", "error": "ValueError: a | b", "run_dir": "y"}]
-    csv_path, md_path = write_table(rows, ["lr"], tmp_path)
-    read = list(csv.DictReader(csv_path.open()))
-    assert [(r["run"], r["lr"], r["status"], r["test_acc"]) for r in read] == [
-        ("01-lr0.01", "0.01", "completed", "91.5"), ("02-lr0.05", "0.05", "failed", "")]
-    assert md_path.read_text().splitlines()[2:] == [
-        "| 01-lr0.01 | 0.01 | completed | 91.5 |  |  |  |  |  |",
-        "| 02-lr0.05 | 0.05 | failed |  |  |  |  |  | ValueError: a \\| b |"]
-    texts = [t.get_text() for t in plot_sweep(rows).axes[0].texts]
-    assert texts == ["91.50", "failed"]
+def sweep_s5(tmp_path: Path, mnist_root: Path, *flags: str) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path / f"runs{len(list(tmp_path.glob('runs*')))}"
+    env = dict(os.environ, S5UTILS_DATA=str(mnist_root), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--seed", "1", "2", "--epochs", "1",
+                           "--max-batches", "2", "--num-workers", "0", "--out", str(out), *flags],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    (folder,) = out.iterdir()
+    return done, folder
 
 
-def test_sweep_command_runs_four_settings_end_to_end(mnist_root, tmp_path):
-    env = dict(os.environ, S5UTILS_DATA=str(mnist_root),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--lr", "0.01", "0.05", "--seed", "1", "2",
-                           "--epochs", "1", "--max-batches", "2", "--num-workers", "0", "--out", "runs"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Sweep: 4 of 4 runs completed" in done.stdout
-    (folder,) = (tmp_path / "runs").iterdir()
-    rows = list(csv.DictReader((folder / "results.csv").open()))
-    assert [(r["lr"], r["seed"], r["status"]) for r in rows] == [
-        ("0.01", "1", "completed"), ("0.01", "2", "completed"), ("0.05", "1", "completed"), ("0.05", "2", "completed")]
-    for row in rows:
-        run_dir = Path(row["run_dir"])
-        assert run_dir.parent == folder
-        record = json.loads((run_dir / "metrics.json").read_text())
-        assert record["config"]["lr"] == float(row["lr"]) and record["config"]["max_batches"] == 2
-        assert float(row["test_acc"]) == pytest.approx(record["final"]["test_acc"])
-        assert (run_dir / "S5.ipynb").is_file() and (run_dir / "training_plot.png").is_file()
-    assert len((folder / "results.md").read_text().splitlines()) == 2 + 4
-    assert (folder / "test_accuracy.png").stat().st_size > 5_000
-
-
-def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(mnist_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("S5UTILS_DATA", str(mnist_root))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    # lr 1e30 passes the config check (lr > 0) but the loss overflows: the run itself fails.
-    folder, rows = sweep({"lr": [1e30, 0.01]}, TINY, str(tmp_path))
-    assert [row["status"] for row in rows] == ["failed", "completed"]
-    assert "NonFiniteLossError" in rows[0]["error"] and "\n" not in rows[0]["error"]
-    saved = json.loads((folder / "sweep.json").read_text())
-    assert [run["status"] for run in saved["runs"]] == ["failed", "completed"]
-    assert (Path(rows[0]["run_dir"]) / "S5.ipynb").is_file()   # the failed notebook is kept to read the error
+def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_count(mnist_root, tmp_path):
+    parallel, folder = sweep_s5(tmp_path, mnist_root, "--workers", "2")
+    serial, serial_folder = sweep_s5(tmp_path, mnist_root, "--workers", "1", "--torch-threads", "1")
+    assert "on a local cluster of 2 worker process(es), 1 torch thread(s) each" in parallel.stdout
+    for name in ("01-seed1", "02-seed2"):
+        assert f"{name}: [epoch 1/1] train " in parallel.stdout       # one line per epoch, from the worker
+        run_dir = folder / name
+        assert {"S5.ipynb", "metrics.json", "training_plot.png", "manifest.json"} <= {p.name for p in run_dir.iterdir()}
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert (manifest["status"], manifest["attempts"], manifest["torch_threads"]) == ("completed", 1, 1)
+        assert manifest["kernel"]["torch"] and manifest["notebook_sha256"] == json.loads(
+            (folder / "sweep.json").read_text())["runs"][0]["notebook_sha256"]
+        history = json.loads((run_dir / "metrics.json").read_text())["history"]
+        serial_history = json.loads((serial_folder / name / "metrics.json").read_text())["history"]
+        numbers = [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k} for row in history]
+        assert numbers == [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k}
+                           for row in serial_history]
+    workers = {json.loads((folder / n / "manifest.json").read_text())["worker"] for n in ("01-seed1", "02-seed2")}
+    assert len(workers) == 2                                             # both processes took a run
+    assert "Sweep: 2 of 2 runs completed" in parallel.stdout
+    assert "| all runs | 1, 2 | 2 |" in (folder / "results.md").read_text()

@@ -1,0 +1,229 @@
+"""Sweeps on a Dask cluster the test starts itself (`dask scheduler` + two `dask worker` processes on 127.0.0.1):
+--scheduler, a notebook's own error, a kernel that fails to start, a worker killed mid-run, resume, no scheduler.
+
+A tiny notebook stands in for S5.ipynb: it writes metrics.json at once, sleeps seed // 100 seconds first, and
+fails for seeds ending in 13. It leaves a marker per execution (named by seed, holding its worker's pid) in
+$S5_TEST_MARKERS, which is how the test finds the worker process to kill.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed", reason="the sweep runs on Dask: pip install -e '.[test]'")
+nbformat = pytest.importorskip("nbformat")
+
+ROOT = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).parent / "dask"
+TINY_BODY = """\
+import json, os, pathlib, time
+markers = os.environ.get("S5_TEST_MARKERS")
+if markers:
+    pathlib.Path(markers, f"seed{seed}-pid{os.getpid()}").write_text(str(os.getppid()))
+time.sleep(seed // 100)
+if seed % 100 == 13:
+    raise ValueError(f"seed {seed} is unlucky")
+row = {"epoch": 1, "train_acc": 50.0 + seed % 100, "test_acc": 90.0 + seed % 100 / 10, "train_loss": 1.0,
+       "test_loss": 0.5, "seconds": 0.1}
+print(f"[epoch 1/{epochs}] train {row['train_acc']:.2f}%, test {row['test_acc']:.2f}%, 0.1 s; done")
+environment = {"device": "cpu", "torch_threads": int(os.environ.get("OMP_NUM_THREADS", "0"))}
+record = {"status": "completed", "config": {"seed": seed, "epochs": epochs}, "history": [row], "final": row,
+          "wall_seconds": 0.1, "environment": environment}
+pathlib.Path(run_dir, "metrics.json").write_text(json.dumps(record))
+"""
+# A kernel that dies before answering the first time it is started (as a ZMQ port clash or a start timeout
+# would leave it), and starts normally after that.
+FLAKY_KERNEL = """\
+import os, sys
+flag = os.path.join(os.path.dirname(os.path.abspath(__file__)), "failed-once")
+if not os.path.exists(flag):
+    open(flag, "w").close()
+    sys.exit(1)
+from ipykernel import kernelapp
+kernelapp.launch_new_instance(argv=["-f", sys.argv[1]])
+"""
+
+
+def write_tiny_notebook(path: Path) -> Path:
+    params = nbformat.v4.new_code_cell("seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None",
+                                       metadata={"tags": ["parameters"]})
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(TINY_BODY)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def write_flaky_kernel(jupyter_path: Path) -> None:
+    folder = jupyter_path / "kernels" / "flaky"
+    folder.mkdir(parents=True)
+    (folder / "launch.py").write_text(FLAKY_KERNEL)
+    (folder / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(folder / "launch.py"), "{connection_file}"], "display_name": "flaky",
+        "language": "python"}))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler (allowed-failures 1: a run survives one death of its worker) and two one-thread workers."""
+    from distributed import Client
+
+    base = tmp_path_factory.mktemp("dask")
+    (base / "markers").mkdir()
+    write_flaky_kernel(base / "jupyter")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), S5_TEST_MARKERS=str(base / "markers"),
+               JUPYTER_PATH=str(base / "jupyter"), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")   # as docs/sweeps.md advises
+    scheduler_file = base / "scheduler.json"
+    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(scheduler_file)], env=env, cwd=base,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(300):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for name in ("w1", "w2"):
+            processes.append(subprocess.Popen(
+                [str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                 "--name", name], env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield {"address": address, "markers": base / "markers", "notebook": write_tiny_notebook(base / "tiny.ipynb"),
+               "env": env}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def sweep_command(cluster, tmp_path, *flags, scheduler=True) -> list[str]:
+    return [sys.executable, "-m", "s5utils", "sweep", "--notebook", str(cluster["notebook"]), "--epochs", "1",
+            "--out", str(tmp_path / "runs"), *(["--scheduler", cluster["address"]] if scheduler else []), *flags]
+
+
+def manifests(folder: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("*/manifest.json"))}
+
+
+def the_sweep_folder(tmp_path: Path) -> Path:
+    (folder,) = (tmp_path / "runs").iterdir()
+    return folder
+
+
+def test_a_sweep_runs_on_a_running_scheduler_with_one_line_per_epoch(cluster, tmp_path):
+    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "11", "12"), capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert f"on the Dask cluster at {cluster['address']}" in done.stdout
+    assert "01-seed11: [epoch 1/1] train 61.00%, test 91.10%, 0.1 s; done" in done.stdout
+    folder = the_sweep_folder(tmp_path)
+    found = manifests(folder)
+    assert sorted(found) == ["01-seed11", "02-seed12"]
+    for name, manifest in found.items():
+        assert manifest["status"] == "completed" and manifest["worker"].startswith("tcp://127.0.0.1:")
+        # No --torch-threads on a cluster: the worker's cores // its one thread, as the kernel saw it.
+        assert manifest["torch_threads"] == manifest["torch_threads_requested"] == os.cpu_count()
+        assert manifest["kernel"]["python"] == f"{sys.version_info.major}.{sys.version_info.minor}." \
+                                               f"{sys.version_info.micro}"
+        assert {p.name for p in (folder / name).iterdir()} == {"tiny.ipynb", "metrics.json", "manifest.json"}
+    assert len({m["run_id"] for m in found.values()}) == 2
+
+
+def test_a_notebook_that_raises_is_failed_with_its_error_line_and_not_retried(cluster, tmp_path):
+    from distributed import Client
+
+    from s5utils.sweep import sweep
+
+    with Client(cluster["address"], timeout=30) as client:   # the Python entry point, with a Client of one's own
+        folder, rows = sweep({"seed": [13, 14]}, {"epochs": 1}, str(tmp_path / "runs"), cluster["notebook"],
+                             client=client)
+    assert [(r["run"], r["status"], r["error"]) for r in rows] == [
+        ("01-seed13", "failed", "ValueError: seed 13 is unlucky"), ("02-seed14", "completed", None)]
+    failed = manifests(folder)["01-seed13"]
+    assert (failed["attempts"], failed["kernel_start_tries"]) == (1, 1)
+    assert "seed 13 is unlucky" in (folder / "01-seed13" / "tiny.ipynb").read_text()  # the traceback is kept
+
+
+def test_a_kernel_that_fails_to_start_is_retried(cluster, tmp_path):
+    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "31", "--kernel", "flaky"), capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "01: kernel did not start (RuntimeError: Kernel died before replying to kernel_info" in done.stdout
+    manifest = manifests(the_sweep_folder(tmp_path))["01"]   # one seed: nothing varies, the name is the index
+    assert (manifest["status"], manifest["kernel_start_tries"], manifest["attempts"]) == ("completed", 2, 1)
+
+
+def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_the_reason(cluster, tmp_path):
+    # seed 301 kills its worker every time it starts (so twice: the limit), 302 only the first time, 303 never.
+    sweep_run = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "301", "302", "303"),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    killed, deadline = set(), time.monotonic() + 240
+    while sweep_run.poll() is None and time.monotonic() < deadline:
+        for marker in cluster["markers"].glob("seed30[12]-*"):
+            if marker.name in killed or not marker.read_text():
+                continue
+            if marker.name.startswith("seed301") or not any(k.startswith("seed302") for k in killed):
+                os.kill(int(marker.read_text()), signal.SIGKILL)   # the worker process running that kernel
+                killed.add(marker.name)
+        time.sleep(0.2)
+    out, err = sweep_run.communicate(timeout=60)
+    assert sweep_run.returncode == 1, out + err[-3000:]
+    folder = the_sweep_folder(tmp_path)
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["01-seed301", "02-seed302", "03-seed303",
+                                                                     "notebooks"]   # none missing, none twice
+    found = manifests(folder)
+    assert found["01-seed301"]["status"] == "failed" and found["01-seed301"]["attempts"] == 2
+    assert found["01-seed301"]["error"].startswith("KilledWorker: 2 workers died while it was assigned to them "
+                                                   "(it started 2 time(s); last tcp://127.0.0.1:")
+    assert (found["02-seed302"]["status"], found["02-seed302"]["attempts"]) == ("completed", 2)
+    assert (found["03-seed303"]["status"], found["03-seed303"]["attempts"]) == ("completed", 1)
+    assert sum(k.startswith("seed301") for k in killed) == 2 and sum(k.startswith("seed302") for k in killed) == 1
+
+
+def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_SCHEDULER_ADDRESS=cluster["address"])
+    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224", scheduler=False),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/0?-seed*/manifest.json")):
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)                      # the submitter dies with runs still to do
+    first.wait(timeout=30)
+    folder = the_sweep_folder(tmp_path)
+    before = manifests(folder)
+    assert 1 <= len(before) < 4
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--resume", str(folder)], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert f"{4 - len(before)} of 4 runs to do" in done.stdout
+    after = manifests(folder)
+    assert sorted(after) == ["01-seed221", "02-seed222", "03-seed223", "04-seed224"]
+    assert all(after[name] == manifest for name, manifest in before.items())   # finished runs were not redone
+    assert not list(folder.glob(".*"))                                           # no half-written folder left
+    assert "| 04-seed224 | 224 | completed |" in (folder / "results.md").read_text()
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", f"tcp://127.0.0.1:{port}",
+                           "--seed", "1", "2", "--out", str(tmp_path / "runs")], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 1 and time.monotonic() - start < 30
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 5 s")
+    assert not (tmp_path / "runs").exists()
