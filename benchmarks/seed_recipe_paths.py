@@ -10,14 +10,20 @@ Then compares every two groups on the seeds both ran: how often each ended highe
 two-sided sign test (ties dropped) for whether that split could be chance. The two paths draw different
 batches and augmentations for the same seed (only the initial weights are shared), so the pairing is
 loose; an exact rank-sum (Mann-Whitney) test on all seeds of each group is printed beside it.
+Both tests are the kit's (s5utils.sweep_stats), which a sweep's results.md uses too. The same comparison as
+one sweep, its tables rebuilt from these recorded runs (nothing is trained; drop --report-from to re-run it):
+
+    python -m s5utils sweep --seed 1 2 3 4 5 6 7 8 9 10 11 12 --epochs 20 --data-path loader tensor \
+        --amp off bf16 --channels-last off on --zip data-path amp channels-last --report-from results/seed-variance
 """
 import itertools
 import json
-import math
 import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+from s5utils.sweep_stats import describe, rank_sum_test, sign_test
 
 SEED_EPOCHS = 20
 SLOW_START = 60.0  # epoch-1 test %: below it the first epoch mostly stayed near chance
@@ -43,35 +49,6 @@ def seed_recipe_runs(root: Path) -> dict[str, dict[int, list[tuple[float, float,
         history = record["history"]  # epoch 1 too: the seed recipe's fate shows there
         groups[path_label(record)][config["seed"]].append((history[-1]["test_acc"], history[0]["test_acc"], path))
     return groups
-
-
-def sign_test(wins: int, losses: int) -> float:
-    """Two-sided exact sign test: the chance of a split at least this uneven if either side wins half the time."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
-
-
-def rank_sum_test(a: list[float], b: list[float]) -> float:
-    """Two-sided exact rank-sum (Mann-Whitney) test: the share of all ways to split the pooled values into
-    groups of these sizes whose rank sum for the first is at least as far from its mean. Ties get mid-ranks."""
-    pooled = sorted(a + b)
-    first = {v: i for i, v in reversed(list(enumerate(pooled)))}
-    last = {v: i for i, v in enumerate(pooled)}
-    doubled_rank = {v: first[v] + last[v] + 2 for v in pooled}  # twice the 1-based mid-rank: stays an integer
-    ranks, k = [doubled_rank[v] for v in pooled], len(a)
-    ways = [defaultdict(int) for _ in range(k + 1)]  # ways[j][total]: subsets of j ranks summing to total
-    ways[0][0] = 1
-    for rank in ranks:
-        for j in range(k, 0, -1):
-            for total, count in list(ways[j - 1].items()):
-                ways[j][total + rank] += count
-    mean = k * sum(ranks) / len(ranks)
-    observed = abs(sum(doubled_rank[v] for v in a) - mean)
-    extreme = sum(count for total, count in ways[k].items() if abs(total - mean) >= observed - 1e-9)
-    return extreme / math.comb(len(ranks), k)
 
 
 def first_runs(seeds: dict[int, list[tuple[float, float, Path]]]) -> list[tuple[float, float, Path]]:
@@ -101,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---:|---:|---:|---:|")
     for label, seeds in sorted(groups.items()):
         accs = [acc for acc, _, _ in first_runs(seeds)]
-        print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {statistics.median(accs):.2f} | "
-              f"{statistics.mean(accs):.2f} | {min(accs):.2f} | {max(accs):.2f} | "
+        summary = describe(accs)
+        print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {summary['median']:.2f} | "
+              f"{summary['mean']:.2f} | {summary['min']:.2f} | {summary['max']:.2f} | "
               f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
     print(f"\nBy the first epoch (a slow start, test accuracy < {SLOW_START:g} % after epoch 1, costs the recipe most):\n")
     print("| path, autocast | slow starts | median final % after a slow start | median final % otherwise |")

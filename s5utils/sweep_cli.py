@@ -78,6 +78,10 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
         from .sweep_recorded import report_recorded
 
         folder, rows = report_recorded(args.report_from, axes, fixed, zipped, out_dir[0])
+        missing = sum(row["status"] == "missing" for row in rows)
+        print(f"Report: {len(rows) - missing} of {len(rows)} settings found among the runs recorded under "
+              f"{args.report_from}; table {folder / 'results.md'}, plot {folder / 'test_accuracy.png'}")
+        return 1 if missing else 0
     else:
         folder, rows = sweep(axes, fixed, out_dir[0], args.notebook, repeats=args.repeats, zipped=zipped, **cluster)
     failed = sum(row["status"] != "completed" for row in rows)

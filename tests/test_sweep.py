@@ -140,3 +140,42 @@ def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_
     assert len(workers) == 2                                             # both processes took a run
     assert "Sweep: 2 of 2 runs completed" in parallel.stdout
     assert "| all runs | 1, 2 | 2 |" in (folder / "results.md").read_text()
+
+
+def record_run(folder: Path, seed: int, acc: float, config: dict, speed: dict | None, max_batches=None) -> None:
+    folder.mkdir(parents=True)
+    final = {"epoch": 20, "test_acc": acc, "test_loss": 0.05, "train_acc": 97.0, "train_loss": 0.09}
+    record = {"status": "completed", "config": {"seed": seed, "epochs": 20, "max_batches": max_batches, **config},
+              "history": [final], "final": final, "wall_seconds": 100.0 + seed}
+    if speed is not None:
+        record["speed"] = speed
+    (folder / "metrics.json").write_text(json.dumps(record))
+
+
+def test_report_from_recorded_runs_matches_each_setting_to_what_ran_and_trains_nothing(tmp_path):
+    recorded = tmp_path / "recorded"
+    bf16 = {"data_path": "tensor", "amp_dtype": "torch.bfloat16", "channels_last": True}
+    for seed, (loader_acc, tensor_acc) in enumerate([(98.4, 98.3), (98.6, 98.1), (98.2, 98.5)], start=1):
+        record_run(recorded / f"a-pipeline-{seed}", seed, loader_acc, {"data_path": "loader", "amp": "off"}, None)
+        record_run(recorded / f"b-default-{seed}", seed, tensor_acc, {"data_path": "auto", "amp": "auto"}, bf16)
+    # Neither stands for a setting: a smoke run, and a run whose `auto` resolved to float32 on its machine.
+    record_run(recorded / "0-smoke-1", 1, 11.0, {"data_path": "loader", "amp": "off"}, None, max_batches=2)
+    record_run(recorded / "0-float32-1", 1, 12.0, {"data_path": "auto", "amp": "auto"},
+               {"data_path": "tensor", "amp_dtype": None, "channels_last": True})
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--seed", "1", "2", "3", "--epochs", "20",
+                           "--data-path", "loader", "tensor", "--amp", "off", "bf16", "--zip", "data-path", "amp",
+                           "--report-from", str(recorded), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    assert "Report: 6 of 6 settings found among the runs recorded under" in done.stdout
+    (folder,) = (tmp_path / "out").iterdir()
+    rows = list(csv.DictReader((folder / "results.csv").open()))
+    assert [(r["run"], r["test_acc"]) for r in rows] == [
+        ("a-pipeline-1", "98.4"), ("b-default-1", "98.3"), ("a-pipeline-2", "98.6"), ("b-default-2", "98.1"),
+        ("a-pipeline-3", "98.2"), ("b-default-3", "98.5")]
+    settings = {r["setting"]: r for r in csv.DictReader((folder / "results_by_setting.csv").open())}
+    assert settings["data_path=loader, amp=off"]["test_acc_median"] == "98.4"
+    assert settings["data_path=tensor, amp=bf16"]["test_acc_median"] == "98.3"
+    # loader higher on seeds 1 and 2, lower on 3: sign p = 1.0; ranks 4, 6, 2 vs 3, 1, 5: 14 of 20 splits as extreme
+    assert "| 3 | 2 | 1 | 0 | +0.10 | 1.000 | +0.10 | 0.700 |" in (folder / "results.md").read_text()
+    assert not list(folder.glob("0*"))                                   # nothing was run
