@@ -5,6 +5,7 @@ A tiny notebook stands in for S5.ipynb: it writes metrics.json at once, sleeps s
 fails for seeds ending in 13. It leaves a marker per execution (named by seed, holding its worker's pid) in
 $S5_TEST_MARKERS, which is how the test finds the worker process to kill.
 """
+import importlib.metadata
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,35 +71,28 @@ def write_flaky_kernel(jupyter_path: Path) -> None:
         "language": "python"}))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A scheduler (allowed-failures 1: a run survives one death of its worker) and two one-thread workers."""
+@contextmanager
+def dask_cluster(base: Path, env: dict, workers: int = 2) -> Iterator[str]:
+    """`dask scheduler` and `workers` one-thread `dask worker` processes on 127.0.0.1; yields the address."""
     from distributed import Client
 
-    base = tmp_path_factory.mktemp("dask")
-    (base / "markers").mkdir()
-    write_flaky_kernel(base / "jupyter")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), S5_TEST_MARKERS=str(base / "markers"),
-               JUPYTER_PATH=str(base / "jupyter"), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
-               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")   # as docs/sweeps.md advises
     scheduler_file = base / "scheduler.json"
     processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                    "--scheduler-file", str(scheduler_file)], env=env, cwd=base,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        for _ in range(300):
+        for _ in range(600):
             if scheduler_file.exists() and scheduler_file.stat().st_size:
                 break
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text())["address"]
-        for name in ("w1", "w2"):
+        for n in range(workers):
             processes.append(subprocess.Popen(
                 [str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                 "--name", name], env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                 "--name", f"w{n + 1}"], env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=120)
-        yield {"address": address, "markers": base / "markers", "notebook": write_tiny_notebook(base / "tiny.ipynb"),
-               "env": env}
+            client.wait_for_workers(workers, timeout=120)
+        yield address
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -105,6 +101,19 @@ def cluster(tmp_path_factory):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler (allowed-failures 1: a run survives one death of its worker) and two one-thread workers."""
+    base = tmp_path_factory.mktemp("dask")
+    (base / "markers").mkdir()
+    write_flaky_kernel(base / "jupyter")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), S5_TEST_MARKERS=str(base / "markers"),
+               JUPYTER_PATH=str(base / "jupyter"), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")   # as docs/sweeps.md advises
+    with dask_cluster(base, env) as address:
+        yield {"address": address, "markers": base / "markers", "notebook": write_tiny_notebook(base / "tiny.ipynb")}
 
 
 def sweep_command(cluster, tmp_path, *flags, scheduler=True) -> list[str]:
@@ -226,4 +235,20 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path):
     assert done.returncode == 1 and time.monotonic() - start < 30
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 5 s")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_worker_with_other_versions_is_refused_in_one_line_naming_them(tmp_path):
+    other = tmp_path / "other"                     # the worker sees s5utils 9.9.9 installed
+    (other / "s5utils-9.9.9.dist-info").mkdir(parents=True)
+    (other / "s5utils-9.9.9.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: s5utils\nVersion: 9.9.9\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(other), str(ROOT)]))
+    with dask_cluster(tmp_path, env, workers=1) as address:
+        done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", address, "--seed", "1", "2",
+                               "--out", str(tmp_path / "runs")], capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: workers differ from this machine: s5utils 9.9.9 on tcp://127.0.0.1:")
+    assert line.endswith(f"(here {importlib.metadata.version('s5utils')}): install the same versions on every worker")
     assert not (tmp_path / "runs").exists()
