@@ -54,7 +54,7 @@ def recorded_rows(root: Path, settings: list[dict]) -> list[dict]:
             path, record = found
             final = record.get("final") or record["history"][-1]
             row.update(run=str(path.parent.relative_to(root)), status="completed", error=None,
-                       run_dir=str(path.parent), wall_seconds=record.get("wall_seconds"),
+                       run_dir=os.path.relpath(path.parent), wall_seconds=record.get("wall_seconds"),
                        **{k: final.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")})
         rows.append(row)
     return rows
@@ -72,7 +72,7 @@ def report_recorded(root: str | os.PathLike, axes: dict, fixed: dict, zipped: li
     names = [a for a in axes if a != "seed"]
     write_table(rows, list(axes), folder, names)
     plot_sweep(rows, names).savefig(folder / "test_accuracy.png", dpi=100)
-    write_json_atomic(folder / "report.json", {"recorded_under": str(root), "axes": axes, "fixed": fixed,
+    write_json_atomic(folder / "report.json", {"recorded_under": os.path.relpath(root), "axes": axes, "fixed": fixed,
                                                "zipped": list(zipped), "runs": rows})
     print((folder / "results.md").read_text(), end="", flush=True)
     return folder, rows

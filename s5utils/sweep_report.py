@@ -73,14 +73,14 @@ def plot_sweep(rows: list[dict], setting_names: list[str]) -> Figure:
     """
     labels = list(dict.fromkeys(setting_label(row, setting_names) for row in rows))
     groups = by_setting(rows, setting_names)
-    fig = Figure(figsize=(max(6, 1.6 * len(labels) + 2), 4.5))
+    fig = Figure(figsize=(max(6, 1.8 * len(labels) + 2), 4.5))
     ax = fig.subplots()
     done = [float(r["test_acc"]) for r in rows if r.get("status") == "completed" and r.get("test_acc") is not None]
     floor = min(done) - 0.5 if done else 0.0
     for x, label in enumerate(labels):
         members = [r for r in rows if setting_label(r, setting_names) == label]
         accs = [float(r["test_acc"]) for r in groups.get(label, {}).values()]
-        offsets = [(i - (len(members) - 1) / 2) * min(0.05, 0.6 / max(len(members), 1)) for i in range(len(members))]
+        offsets = [(i - (len(members) - 1) / 2) * min(0.05, 0.5 / len(members)) for i in range(len(members))]
         for offset, row in zip(offsets, members):
             if row.get("status") == "completed" and row.get("test_acc") is not None:
                 ax.plot(x + offset, float(row["test_acc"]), "o", color="tab:blue", alpha=0.8)
@@ -88,13 +88,12 @@ def plot_sweep(rows: list[dict], setting_names: list[str]) -> Figure:
                 ax.plot(x + offset, floor, "x", color="tab:red")
                 ax.annotate("failed", (x + offset, floor), ha="center", va="bottom", fontsize=8, color="tab:red")
         if len(accs) > 1:
-            ax.vlines(x + 0.25, min(accs), max(accs), color="gray", lw=2)
-            ax.hlines(statistics.median(accs), x + 0.15, x + 0.35, color="black", lw=2)
-    ax.set_xticks(range(len(labels)), labels, rotation=20 if len(labels) > 3 else 0, ha="right" if
-                  len(labels) > 3 else "center", fontsize=8)
+            ax.vlines(x + 0.36, min(accs), max(accs), color="gray", lw=2)
+            ax.hlines(statistics.median(accs), x + 0.3, x + 0.42, color="black", lw=2)
+    ax.set_xticks(range(len(labels)), [label.replace(", ", "\n") for label in labels], fontsize=8)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylabel("final test accuracy (%)")
-    ax.set_title("Every run (points); per setting: min-max (bar) and median (tick)")
+    ax.set_title("Every run (points); per setting: min-max (bar), median (tick)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
