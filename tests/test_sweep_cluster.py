@@ -252,3 +252,13 @@ def test_a_worker_with_other_versions_is_refused_in_one_line_naming_them(tmp_pat
     assert line.startswith("error: workers differ from this machine: s5utils 9.9.9 on tcp://127.0.0.1:")
     assert line.endswith(f"(here {importlib.metadata.version('s5utils')}): install the same versions on every worker")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_gpu_sweep_on_workers_without_gpus_is_refused_before_any_run(cluster, tmp_path):
+    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "41", "42", "--gpus-per-run", "1"),
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: no worker offers 1 GPU(s): start each worker with "
+        "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"]
+    assert not (tmp_path / "runs").exists() and not list(cluster["markers"].glob("seed4[12]-*"))
