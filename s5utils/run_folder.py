@@ -13,7 +13,7 @@ import torch.nn as nn
 from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, load_checkpoint
 from .config import TrainConfig
 from .recipes import Recipe
-from .runs import RunRecorder
+from .runs import RunRecorder, claim_run_dir
 from .speed import SpeedOptions
 from .train import NonFiniteLossError, evaluate
 
@@ -32,7 +32,8 @@ class RunFolder:
     def __init__(self, run_dir: str | os.PathLike, config: TrainConfig, model: nn.Module, recipe: Recipe,
                  train_loader, device: torch.device | str, speed: SpeedOptions | None = None, *,
                  resume_from: str | os.PathLike | None = None, compile_seconds: float | None = None) -> None:
-        self.run_dir = Path(run_dir)
+        # A fresh run never writes over another run's files (RunDirError says how to continue or replace it).
+        self.run_dir = Path(run_dir) if resume_from is not None else claim_run_dir(run_dir)
         self.config, self.model, self.recipe = config, model, recipe
         self.device, self.speed = torch.device(device), speed or SpeedOptions()
         done = load_checkpoint(resume_from)["history"] if resume_from is not None else None

@@ -1,0 +1,56 @@
+"""RunFolder: one fit() callback that keeps a run folder current, and records how the run ended."""
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from s5utils import (EpochProgress, Recipe, RunDirError, RunFolder, SpeedOptions, fit, load_checkpoint, make_config,
+                     set_seed)
+
+
+def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
+    set_seed(0)
+    data = TensorDataset(torch.randn(64, 1, 4, 4), torch.randint(0, 3, (64,)))
+    loader = DataLoader(data, batch_size=16)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    recipe = Recipe(optimizer, scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
+    config = make_config(epochs=epochs)
+
+    def stop(history):
+        if len(history) == fail_after:
+            raise RuntimeError("disk full")
+
+    with RunFolder(run_dir, config, model, recipe, loader, "cpu", SpeedOptions(), resume_from=resume_from) as run:
+        return fit(model, loader, loader, optimizer, recipe.scheduler, epochs, "cpu", speed=SpeedOptions(),
+                   callbacks=[run, stop, EpochProgress(epochs)], resume_from=resume_from, progress=False)
+
+
+def test_a_completed_run_folder_holds_metrics_checkpoint_plot_and_weights(tmp_path):
+    history = tiny_run(tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["status"] == "completed" and record["history"] == history and record["final"] == history[-1]
+    assert record["speed"] == {**SpeedOptions().record(), "compile_seconds": None}
+    assert load_checkpoint(tmp_path / "run")["epoch"] == 2
+    assert (tmp_path / "run" / "training_plot.png").stat().st_size > 10_000
+    assert set(torch.load(tmp_path / "run" / "model.pt", weights_only=True)) == {"1.weight", "1.bias"}
+
+
+def test_a_fresh_run_never_writes_over_an_earlier_one_but_a_resumed_run_continues_it(tmp_path):
+    tiny_run(tmp_path / "run", epochs=1)
+    with pytest.raises(RunDirError, match="already holds files"):
+        tiny_run(tmp_path / "run", epochs=2)
+    history = tiny_run(tmp_path / "run", epochs=2, resume_from=tmp_path / "run")
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_an_error_inside_the_block_is_recorded_and_raised_with_the_last_good_epoch_kept(tmp_path):
+    with pytest.raises(RuntimeError, match="disk full"):
+        tiny_run(tmp_path / "run", epochs=3, fail_after=2)
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error"] == "RuntimeError: disk full"
+    assert len(record["history"]) == 2 and load_checkpoint(tmp_path / "run")["epoch"] == 2
+    assert not (tmp_path / "run" / "model.pt").exists()
