@@ -32,8 +32,8 @@ def cell_text(notebook: Path, cell_type: str) -> list[str]:
 
 
 def links(root: Path) -> tuple[list[tuple], list[tuple]]:
-    """(badges, install lines) found in root's notebooks and README as (repo, ref[, notebook]) tuples."""
-    texts = [p.read_text() for p in sorted(root.glob("notebooks/*.ipynb"))] + [(root / "README.md").read_text()]
+    """(badges, install lines) found in root's notebooks, README and docs as (repo, ref[, notebook]) tuples."""
+    texts = [p.read_text() for p in [*sorted(root.glob("notebooks/*.ipynb")), root / "README.md", *root.glob("docs/*.md")]]
     return ([m.groups() for t in texts for m in BADGE.finditer(t)],
             [m.groups() for t in texts for m in INSTALL.finditer(t.replace('\\"', '"'))])
 
@@ -86,6 +86,15 @@ def test_make_colab_points_every_badge_and_install_line_at_the_repo_and_ref(clon
     assert set(installs) == {("acme/course", "v1")}
     assert "fragile" not in done.stdout and "branch" not in done.stdout   # a tag is what it should be
     assert "every file already did" in make_colab(clone, "REPO=acme/course", "REF=v1").stdout  # idempotent
+
+
+def test_a_link_inside_markdown_code_or_brackets_keeps_its_punctuation():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from colab_links import rewrite_line
+
+    line = '(`%pip install "s5utils @ git+https://github.com/a/b@main"`, [x](https://colab.research.google.com/github/a/b/blob/main/notebooks/S5.ipynb))'
+    assert rewrite_line(line, "acme/course", "v1") == ('(`%pip install "s5utils @ git+https://github.com/acme/course@v1"`, '
+                                                       '[x](https://colab.research.google.com/github/acme/course/blob/v1/notebooks/S5.ipynb))')
 
 
 def test_make_colab_says_a_branch_moves_and_refuses_a_bad_repo_changing_nothing(clone):

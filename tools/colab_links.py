@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s()\"'\\]+/[^/\s()\"'\\]+/blob/[^\s()\"'\\]+?/(?=notebooks/)")
-INSTALL = re.compile(r"s5utils @ git\+https://github\.com/[^/\s\"'\\]+/[^@\s\"'\\]+(?:@[^\s\"'\\]+)?")
+# A URL part: anything up to whitespace, a quote, a backslash (JSON), a backtick or a bracket (Markdown).
+PART = r"[^/\s\"'\\`()<>\[\]]+"
+BADGE = re.compile(rf"https://colab\.research\.google\.com/github/{PART}/{PART}/blob/[^\s\"'\\`()<>]+?/(?=notebooks/)")
+INSTALL = re.compile(rf"s5utils @ git\+https://github\.com/{PART}/[^@/\s\"'\\`()<>]+(?:@[^\s\"'\\`()<>]+)?")
 REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
 
