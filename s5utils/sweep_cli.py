@@ -8,15 +8,20 @@ from .config import TrainConfig
 DEBUG = dict(action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
+def positive_int(text: str, least: int = 1) -> int:
+    """An argparse type: an integer >= least (1 unless said)."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {least}, got {text!r}")
     return value
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return positive_int(text, least=0)
 
 
 def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
@@ -36,7 +41,7 @@ def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
                        help="local worker processes (default: one per core, at most one per run)")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="a running Dask scheduler instead of a local cluster (default: $DASK_SCHEDULER_ADDRESS)")
-    sweep.add_argument("--gpus-per-run", type=int, default=0,
+    sweep.add_argument("--gpus-per-run", type=count, default=0,
                        help="GPUs each run needs: Dask resources GPU=N, which workers offer with --resources GPU=1")
     sweep.add_argument("--torch-threads", type=positive_int,
                        help="torch CPU threads per run (default: local cores // workers; on a cluster, the worker's "

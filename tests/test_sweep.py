@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from s5utils import ConfigError
+from s5utils.sweep import sweep
 from s5utils.sweep_plan import grid, plan_runs
 from s5utils.sweep_report import plot_sweep, write_table
 from s5utils.sweep_stats import comparisons, describe, grouped_table, rank_sum_test, sign_test
@@ -36,6 +37,19 @@ def test_zipped_axes_advance_together_and_cross_the_others():
 def test_a_bad_grid_value_stops_the_sweep_before_any_run():
     with pytest.raises(ConfigError, match="batch_size must be an integer >= 1, got -4"):
         grid({"batch_size": ["64", "-4"]})
+
+
+def test_a_parameter_the_notebook_lacks_stops_the_sweep_before_any_run(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    cell = nbformat.v4.new_code_cell("epochs = 20\nrun_dir = None", metadata={"tags": ["parameters"]})
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(epochs)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}})
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, notebook)
+    with pytest.raises(ConfigError, match="tiny.ipynb has no parameter 'seed': add a line `seed = ...`"):
+        sweep({"epochs": [1, 2]}, {"seed": 3}, str(tmp_path / "runs"), notebook)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_run_ids_are_stable_and_differ_by_notebook_content_parameters_and_repeat(tmp_path):
