@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import ConfigError
 from .runs import new_run_dir, write_json_atomic
-from .sweep_cluster import SweepError, default_workers, open_client, threads_per_run
+from .sweep_cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
 from .sweep_plan import check_declared, find_notebooks, grid, plan_runs
 from .sweep_report import plot_sweep, write_table
 from .sweep_task import EVENT_TOPIC, run_notebook_task
@@ -133,6 +133,7 @@ def cluster_for(pending: int, client=None, scheduler: str | None = None, workers
     options = {"torch_threads": torch_threads, "kernel_name": kernel_name, "gpus_per_run": gpus_per_run,
                "gpu_slots": gpus_per_run if local else 0}
     if client is not None:
+        check_versions(client)  # its workers may still be starting (a batch queue): those are not checked
         yield client, options, f"the Dask cluster of the given client ({client.scheduler.address})"
         return
     with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run) as own:

@@ -262,3 +262,25 @@ def test_a_gpu_sweep_on_workers_without_gpus_is_refused_before_any_run(cluster, 
         "error: no worker offers 1 GPU(s): start each worker with "
         "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"]
     assert not (tmp_path / "runs").exists() and not list(cluster["markers"].glob("seed4[12]-*"))
+
+
+def test_a_folder_of_notebooks_is_crossed_with_the_grid_and_repeats_are_separate_runs(cluster, tmp_path):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    for student in ("ada", "bob"):   # two submissions: the same cells, different content (a comment)
+        notebook = nbformat.read(write_tiny_notebook(submissions / f"{student}.ipynb"), as_version=4)
+        notebook.cells[1].source = f"# {student}\n" + notebook.cells[1].source
+        nbformat.write(notebook, submissions / f"{student}.ipynb")
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", cluster["address"], "--notebook",
+                           str(submissions), "--seed", "51", "52", "--repeats", "2", "--out", str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    folder = the_sweep_folder(tmp_path)
+    found = manifests(folder)
+    assert sorted(found) == ["01-ada-seed51-r1", "02-ada-seed51-r2", "03-ada-seed52-r1", "04-ada-seed52-r2",
+                             "05-bob-seed51-r1", "06-bob-seed51-r2", "07-bob-seed52-r1", "08-bob-seed52-r2"]
+    assert len({m["run_id"] for m in found.values()}) == 8 and len({m["notebook_sha256"] for m in found.values()}) == 2
+    assert (folder / "05-bob-seed51-r1" / "bob.ipynb").is_file()
+    table = (folder / "results.md").read_text()
+    assert "| run | notebook | seed | status |" in table
+    assert "| notebook=ada.ipynb | 51, 52 | 2 |" in table   # a repeat of a seed is run, but counted once
