@@ -154,7 +154,9 @@ def children(pid: int) -> list[int]:
 
 def disconnect(process: subprocess.Popen) -> None:
     """SIGKILL papermill and its kernel (which runs in a session of its own), as a lost Colab runtime does."""
-    for kernel in children(process.pid):
+    kernels = children(process.pid)
+    assert kernels, "papermill's kernel process was not found"
+    for kernel in kernels:
         os.killpg(kernel, signal.SIGKILL)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
