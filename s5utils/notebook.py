@@ -71,7 +71,7 @@ def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> Tra
         raise NotebookConfigError(str(exc)) from None
 
 
-def check_save_to_drive(save_to_drive, run_dir: str | None = None) -> None:
+def check_save_to_drive(save_to_drive: object, run_dir: str | None = None) -> None:
     """Refuse save_to_drive unless it is a bool, and True only on Colab without an explicit run_dir."""
     if not isinstance(save_to_drive, bool):
         raise NotebookConfigError(f"save_to_drive must be True or False, got {save_to_drive!r}")
