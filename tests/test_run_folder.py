@@ -54,3 +54,14 @@ def test_an_error_inside_the_block_is_recorded_and_raised_with_the_last_good_epo
     assert record["status"] == "failed" and record["error"] == "RuntimeError: disk full"
     assert len(record["history"]) == 2 and load_checkpoint(tmp_path / "run")["epoch"] == 2
     assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_the_old_name_run_seed_recipe_still_runs_a_recipe_and_says_its_new_name(mnist_root, tmp_path):
+    import s5utils
+
+    assert "run_seed_recipe" not in s5utils.__all__
+    config = make_config(epochs=1, max_batches=1, batch_size=16, num_workers=0, data_root=str(mnist_root),
+                         out_dir=str(tmp_path))
+    with pytest.warns(DeprecationWarning, match="run_seed_recipe is now run_recipe"):
+        run_dir, history = s5utils.run_seed_recipe(config)
+    assert len(history) == 1 and json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
