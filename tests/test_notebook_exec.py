@@ -68,3 +68,14 @@ def test_the_command_line_prints_the_epoch_lines_and_no_batch_bars(mnist_root, t
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [line for line in done.stdout.splitlines() if LINE.match(line)]
     assert len(done.stdout.splitlines()) == 1 and "Train: Loss=" not in done.stdout + done.stderr
+
+
+def test_the_command_line_names_a_bad_parameter_in_one_line(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-m", "s5utils.run_notebook", str(ROOT / "notebooks" / "S5.ipynb"),
+                           str(tmp_path / "S5.ipynb"), "-p", "epochs", "-3"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: the notebook stopped: NotebookConfigError: epochs must be an integer >= 1, got -3 "
+                      f"(the executed notebook {tmp_path / 'S5.ipynb'} shows where)"]
