@@ -43,11 +43,11 @@ def print_progress(line: str) -> None:
 
 def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict | None = None, *,
                      kernel_name: str | None = None, cwd: str | os.PathLike | None = None,
-                     on_progress: ProgressHandler | None = None):
+                     on_progress: ProgressHandler | None = None) -> dict:
     """papermill.execute_notebook(notebook -> output, parameters); each epoch's progress line goes to on_progress.
 
     on_progress(line) is called while the notebook runs (default: print it). Returns the executed notebook
-    (a NotebookNode); a failing cell raises papermill's PapermillExecutionError, as papermill does.
+    (papermill's NotebookNode, a dict); a failing cell raises papermill's PapermillExecutionError, as papermill does.
     Note that papermill's cwd changes the working directory of this whole process while it runs.
     """
     import papermill as pm

@@ -10,7 +10,7 @@ import sys
 from .notebook_exec import execute_notebook
 
 
-def parameter_value(text: str):
+def parameter_value(text: str) -> int | float | bool | str | None:
     """A -p value as papermill's command line reads it: int, float, True/False/None, else the string."""
     for kind in (int, float):
         try:
