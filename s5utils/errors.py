@@ -1,4 +1,4 @@
-"""ConfigError, in a module of its own: config.py raises it for a bad value, device.py for a device this machine lacks."""
+"""ConfigError in a module of its own: config.py raises it for a bad value, device.py for a missing device."""
 
 
 class ConfigError(ValueError):

@@ -14,7 +14,8 @@ from s5utils.progress import EpochProgress, is_progress_line
 pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^\[epoch (\d+)/(\d+)\] train \d+\.\d\d%, test \d+\.\d\d%, \d+\.\d s; (about \d+(\.\d)? (s|min|h) left|done)$")
+LINE = re.compile(r"^\[epoch (\d+)/(\d+)\] train \d+\.\d\d%, test \d+\.\d\d%, \d+\.\d s; "
+                  r"(about \d+(\.\d)? (s|min|h) left|done)$")
 
 
 def test_the_progress_line_has_its_fixed_shape_and_estimates_the_time_left(capsys):
@@ -50,11 +51,13 @@ def test_execute_notebook_reports_each_epoch_while_the_notebook_keeps_the_seed_l
     seen = []   # (line, whether the run had written its final weights yet: it does after the last epoch)
     execute_notebook(ROOT / "notebooks" / "S5.ipynb", output,
                      {"epochs": 2, "max_batches": 2, "run_dir": str(tmp_path / "run")},
-                     cwd=tmp_path, on_progress=lambda line: seen.append((line, (tmp_path / "run" / "model.pt").exists())))
+                     cwd=tmp_path,
+                     on_progress=lambda line: seen.append((line, (tmp_path / "run" / "model.pt").exists())))
     lines = [line for line, _ in seen]
     assert [LINE.match(line).group(1, 2) for line in lines] == [("1", "2"), ("2", "2")]
     assert not seen[0][1]  # epoch 1 was reported while the notebook was still training
-    text = "".join("".join(o.get("text", "")) for c in json.loads(output.read_text())["cells"] for o in c.get("outputs", []))
+    cells = json.loads(output.read_text())["cells"]
+    text = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
     assert text.count("Test set: Average loss: ") == 2 and "Adjusting learning rate of group 0" in text
     assert "Train: Loss=" in text and lines[-1] in text
 

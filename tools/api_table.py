@@ -32,7 +32,7 @@ def summary(name: str) -> str:
 
 
 def table() -> str:
-    lines = ["<!-- Every name of s5utils.__all__, grouped as in s5utils/__init__.py; made by tools/api_table.py. -->", ""]
+    lines = ["<!-- Every name of s5utils.__all__, grouped as in s5utils/__init__.py; by tools/api_table.py. -->", ""]
     for title, names in groups():
         lines += [f"### {title}", "", "| Name | What it does |", "| --- | --- |"]
         lines += [f"| `{name}` | {summary(name)} |" for name in names]
