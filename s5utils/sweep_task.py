@@ -72,6 +72,14 @@ def kernel_versions(kernel_name: str | None) -> dict:
         return {"error": error_line(exc)}
 
 
+def notebook_kernel(notebook_bytes: bytes) -> str | None:
+    """The kernel a notebook names in its metadata (what papermill starts when no kernel is given)."""
+    try:
+        return json.loads(notebook_bytes)["metadata"]["kernelspec"]["name"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def worker_identity(gpu_slots: int) -> dict:
     """Host, worker address and the GPUs this run may use; with gpu_slots, a local worker N takes GPUs N*k..N*k+k-1."""
     identity = {"host": socket.gethostname(), "worker": None}
@@ -153,7 +161,7 @@ def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | Non
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", identity.get("assign_gpus")),
         "device": environment.get("device"), "device_name": environment.get("device_name"),
         "torch_threads_requested": torch_threads, "torch_threads": environment.get("torch_threads"),
-        "kernel": kernel_versions(kernel_name),
+        "kernel": kernel_versions(kernel_name or notebook_kernel(notebook_bytes)),
         "kernel_environment": environment,  # metrics.json's own record, written inside the kernel
     }
     return {"status": status, "error": error, "manifest": manifest, "files": files}
