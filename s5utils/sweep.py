@@ -202,7 +202,8 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
 def resume_sweep(folder, *, client=None, workers: int | None = None, scheduler: str | None = None,
                  gpus_per_run: int = 0, torch_threads: int | None = None, kernel_name: str | None = None
                  ) -> tuple[Path, list[dict]]:
-    """Run only the runs of an interrupted sweep that have no folder yet, then rebuild its tables and plot."""
+    """Run only the runs of an interrupted sweep that have no folder yet (at its torch thread count), then rebuild
+    its tables and plot."""
     folder = Path(folder).expanduser().resolve()
     try:
         plan = json.loads((folder / "sweep.json").read_text())
@@ -212,6 +213,8 @@ def resume_sweep(folder, *, client=None, workers: int | None = None, scheduler: 
     for stale in folder.glob(".*.tmp-*"):  # a folder half-written when the submitter was killed
         shutil.rmtree(stale, ignore_errors=True)
     pending = sum(not (folder / run["name"]).exists() for run in plan["runs"])
+    # The sweep's own thread count unless told otherwise: another count gives other numbers (docs/sweeps.md).
+    torch_threads = torch_threads or plan.get("torch_threads")
     with cluster_for(pending, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
             dask_client, options, where):
         rows = run_plan(folder, plan, dask_client, options, where)

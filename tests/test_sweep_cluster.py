@@ -203,7 +203,8 @@ def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_th
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_SCHEDULER_ADDRESS=cluster["address"])
-    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224", scheduler=False),
+    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224", "--torch-threads", "1",
+                                           scheduler=False),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/0?-seed*/manifest.json")):
@@ -220,6 +221,7 @@ def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_pa
     after = manifests(folder)
     assert sorted(after) == ["01-seed221", "02-seed222", "03-seed223", "04-seed224"]
     assert all(after[name] == manifest for name, manifest in before.items())   # finished runs were not redone
+    assert {m["torch_threads"] for m in after.values()} == {1}                # the sweep's thread count, resumed
     assert not list(folder.glob(".*"))                                           # no half-written folder left
     assert "| 04-seed224 | 224 | completed |" in (folder / "results.md").read_text()
 
