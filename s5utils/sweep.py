@@ -48,7 +48,8 @@ def write_run_folder(folder: Path, result: dict, attempts: int) -> Path | None:
 def failed_result(run: dict, error: str) -> dict:
     """The result of a run that never came back from a worker."""
     manifest = {**{k: run[k] for k in ("run_id", "name", "notebook", "notebook_sha256", "parameters", "repeat")},
-                "status": "failed", "error": error, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "status": "failed", "error": error,
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     return {"status": "failed", "error": error, "manifest": manifest, "files": {}}
 
 

@@ -1,4 +1,4 @@
-"""What a sweep runs: notebooks crossed with a grid of validated settings and repeats, each with a name and a stable id."""
+"""What a sweep runs: notebooks crossed with a grid of validated settings and repeats, each named, with a stable id."""
 import hashlib
 import itertools
 import json

@@ -19,7 +19,7 @@ AMP_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 
 
 def resolved(record: dict, name: str):
-    """What a recorded run used for name where its config said `auto`; records without `speed` ran the DataLoader in float32."""
+    """What a recorded run used for name where its config said `auto` (records without `speed`: DataLoader, float32)."""
     speed = record.get("speed") or {}
     if name == "data_path":
         return speed.get("data_path", "loader")

@@ -1,4 +1,4 @@
-"""A sweep's report: results.csv/results.md (one row per run, then per setting and setting against setting) and a plot."""
+"""A sweep's report: results.csv/results.md (a row per run, then per setting, setting against setting) and a plot."""
 import csv
 import statistics
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The notebook sweep: a validated grid, exact statistics over seeds, and S5.ipynb run on a LocalCluster of 2 processes."""
+"""The notebook sweep: a validated grid, exact statistics over seeds, S5.ipynb run on a LocalCluster of 2 processes."""
 import csv
 import json
 import os
@@ -69,7 +69,8 @@ def test_sign_and_rank_sum_tests_are_exact():
     assert rank_sum_test([1, 2, 3], [4, 5, 6]) == pytest.approx(2 / 20)  # 2 of the C(6, 3) splits are this extreme
     assert rank_sum_test([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
     summary = describe([98.0, 98.5, 99.0])
-    assert (summary["n"], summary["mean"], summary["median"], summary["min"], summary["max"]) == (3, 98.5, 98.5, 98.0, 99.0)
+    assert (summary["n"], summary["mean"], summary["median"]) == (3, 98.5, 98.5)
+    assert (summary["min"], summary["max"]) == (98.0, 99.0)
     assert summary["std"] == pytest.approx(0.5)
 
 

@@ -203,8 +203,8 @@ def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_th
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_SCHEDULER_ADDRESS=cluster["address"])
-    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224", "--torch-threads", "1",
-                                           scheduler=False),
+    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224",
+                                           "--torch-threads", "1", scheduler=False),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/0?-seed*/manifest.json")):
@@ -243,7 +243,8 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path):
 def test_a_worker_with_other_versions_is_refused_in_one_line_naming_them(tmp_path):
     other = tmp_path / "other"                     # the worker sees s5utils 9.9.9 installed
     (other / "s5utils-9.9.9.dist-info").mkdir(parents=True)
-    (other / "s5utils-9.9.9.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: s5utils\nVersion: 9.9.9\n")
+    metadata = "Metadata-Version: 2.1\nName: s5utils\nVersion: 9.9.9\n"
+    (other / "s5utils-9.9.9.dist-info" / "METADATA").write_text(metadata)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(other), str(ROOT)]))
     with dask_cluster(tmp_path, env, workers=1) as address:
         done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", address, "--seed", "1", "2",
