@@ -55,7 +55,7 @@ def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
 
 
 def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Validate the grid, run it (or resume one, or report recorded runs), say where the tables are; 1 if a run failed."""
+    """Validate the grid, run it (or resume one, or report recorded runs), say where the tables are; 1 if any failed."""
     from .config import ConfigError
     from .sweep import resume_sweep, sweep
 
