@@ -72,7 +72,7 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
     zipped = [name.lstrip("-").replace("-", "_") for name in args.zip]
     for name in zipped:
         if name not in axes:
-            raise ConfigError(f"--zip {name}: not an axis of this sweep; name flags given two or more values", name)
+            raise ConfigError(f"argument --zip: {name} is not an axis of this sweep; name flags given two or more values")
     cluster = dict(workers=args.workers, scheduler=args.scheduler, gpus_per_run=args.gpus_per_run,
                    torch_threads=args.torch_threads, kernel_name=args.kernel)
     if args.resume:
