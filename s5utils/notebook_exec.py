@@ -11,6 +11,8 @@ from typing import Callable
 from .progress import is_progress_line
 
 ProgressHandler = Callable[[str], None]
+# The kernel's own start-up log (a warning that its local TCP sockets are unencrypted) is not the run's news.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
 class ProgressWriter:
@@ -55,4 +57,4 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, par
     writer = ProgressWriter(on_progress or print_progress)
     return pm.execute_notebook(str(notebook), str(output), parameters=dict(parameters or {}), kernel_name=kernel_name,
                                cwd=None if cwd is None else str(cwd), progress_bar=False, log_output=False,
-                               stdout_file=writer)
+                               stdout_file=writer, extra_arguments=QUIET_KERNEL)
