@@ -127,7 +127,7 @@ def sweep_s5(tmp_path: Path, mnist_root: Path, *flags: str) -> tuple[subprocess.
     out = tmp_path / f"runs{len(list(tmp_path.glob('runs*')))}"
     env = dict(os.environ, S5UTILS_DATA=str(mnist_root), PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--seed", "1", "2", "--epochs", "1",
-                           "--max-batches", "2", "--num-workers", "0", "--out", str(out), *flags],
+                           "--max-batches", "10", "--num-workers", "0", "--out", str(out), *flags],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     (folder,) = out.iterdir()
@@ -135,6 +135,8 @@ def sweep_s5(tmp_path: Path, mnist_root: Path, *flags: str) -> tuple[subprocess.
 
 
 def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_count(mnist_root, tmp_path):
+    # 10 batches: enough for 1 and 2 torch threads to give different losses (`python benchmarks/sweep_threads.py
+    # --max-batches 10`), so equal numbers here mean equal thread counts and nothing else differing between sweeps.
     parallel, folder = sweep_s5(tmp_path, mnist_root, "--workers", "2")
     serial, serial_folder = sweep_s5(tmp_path, mnist_root, "--workers", "1", "--torch-threads", "1")
     assert "on a local cluster of 2 worker process(es), 1 torch thread(s) each" in parallel.stdout
@@ -148,6 +150,7 @@ def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_
             (folder / "sweep.json").read_text())["runs"][0]["notebook_sha256"]
         history = json.loads((run_dir / "metrics.json").read_text())["history"]
         serial_history = json.loads((serial_folder / name / "metrics.json").read_text())["history"]
+        assert json.loads((serial_folder / name / "manifest.json").read_text())["torch_threads"] == 1
         numbers = [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k} for row in history]
         assert numbers == [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k}
                            for row in serial_history]
