@@ -8,13 +8,19 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
+
+with warnings.catch_warnings():
+    # Without ipywidgets, tqdm.auto uses the text bar (the seed's `Train: Loss=` lines, which papermill keeps) and
+    # warns so in every notebook, with a path of this machine; with ipywidgets (Colab) it draws a widget.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, restore_checkpoint
 from .precision import enable_tf32

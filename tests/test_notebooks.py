@@ -69,3 +69,19 @@ def test_s5_declares_every_config_field_where_papermill_can_read_it():
     declared = set(papermill.inspect_notebook(str(ROOT / "notebooks" / "S5.ipynb")))
     missing = {f.name for f in fields(TrainConfig)} - declared
     assert not missing, f"S5.ipynb's parameters cell does not declare (or papermill cannot parse) {sorted(missing)}"
+
+
+def test_committed_s5_says_how_it_ran_and_prints_no_path_of_the_machine_that_ran_it():
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(ROOT / "notebooks" / "S5.ipynb", as_version=4)
+    # A run with papermill -p values would be a smoke run, not the notebook's own defaults.
+    assert not nb.metadata.get("papermill", {}).get("parameters"), "S5.ipynb is committed from a run without -p"
+    assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    texts = []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for out in cell.outputs:
+            texts.append(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))
+    absolute = [line for text in texts for line in text.splitlines()
+                if any(root in line for root in ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\"))]
+    assert not absolute, f"outputs print paths of the machine that ran them: {absolute[:3]}"
+
