@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .precision import asked_precision, autocast_dtype, precision_choice, tf32_capable
+from .precision import asked_precision, precision_choice, tf32_capable
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}
 
@@ -46,11 +46,6 @@ def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
     channels_last = config.channels_last == "on" or (config.channels_last == "auto" and device.type != "mps")
     compile_mode = None if config.compile == "off" else config.compile
     return SpeedOptions(data_path, choice.dtype, channels_last, compile_mode, tf32_capable(device), str(choice))
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether amp="auto" picks bf16 on device: CUDA 8.0 and up, or a CPU with AMX tiles (s5utils.precision)."""
-    return autocast_dtype(device) == torch.bfloat16
 
 
 def num_samples(loader) -> int:

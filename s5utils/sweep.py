@@ -21,7 +21,7 @@ from .config import ConfigError
 from .runs import new_run_dir, write_json_atomic
 from .sweep_cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
 from .sweep_plan import check_declared, find_notebooks, grid, plan_runs
-from .sweep_report import plot_sweep, write_table
+from .sweep_report import write_report
 from .sweep_task import EVENT_TOPIC, run_notebook_task
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
@@ -160,10 +160,7 @@ def run_plan(folder: Path, plan: dict, client, options: dict, where: str) -> lis
 
 def report(folder: Path, plan: dict, rows: list[dict]) -> None:
     """results.csv, results.md (and results_by_setting.csv with seeds repeated) and test_accuracy.png in folder."""
-    axes = (["notebook"] if len(plan["notebooks"]) > 1 else []) + list(plan["axes"])
-    names = [a for a in axes if a != "seed"]
-    write_table(rows, axes, folder, names)
-    plot_sweep(rows, names).savefig(folder / "test_accuracy.png", dpi=100)
+    write_report(rows, (["notebook"] if len(plan["notebooks"]) > 1 else []) + list(plan["axes"]), folder)
 
 
 def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs", notebook=None,

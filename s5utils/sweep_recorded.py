@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .runs import new_run_dir, write_json_atomic
 from .sweep_plan import grid
-from .sweep_report import plot_sweep, write_table
+from .sweep_report import write_report
 
 AMP_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 
@@ -69,9 +69,7 @@ def report_recorded(root: str | os.PathLike, axes: dict, fixed: dict, zipped: li
     settings = grid(axes, fixed, zipped)
     rows = recorded_rows(root, settings)
     folder = new_run_dir(out_dir, "report").resolve()
-    names = [a for a in axes if a != "seed"]
-    write_table(rows, list(axes), folder, names)
-    plot_sweep(rows, names).savefig(folder / "test_accuracy.png", dpi=100)
+    write_report(rows, list(axes), folder)
     write_json_atomic(folder / "report.json", {"recorded_under": os.path.relpath(root), "axes": axes, "fixed": fixed,
                                                "zipped": list(zipped), "runs": rows})
     print((folder / "results.md").read_text(), end="", flush=True)

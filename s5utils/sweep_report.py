@@ -66,6 +66,14 @@ def write_table(rows: list[dict], axes: list[str], folder: Path, setting_names: 
     return csv_path, md_path
 
 
+def write_report(rows: list[dict], axes: list[str], folder: Path) -> None:
+    """results.csv, results.md (and results_by_setting.csv) and test_accuracy.png in folder; settings vary
+    by every axis but the seed."""
+    names = [a for a in axes if a != "seed"]
+    write_table(rows, axes, folder, names)
+    plot_sweep(rows, names).savefig(folder / "test_accuracy.png", dpi=100)
+
+
 def plot_sweep(rows: list[dict], setting_names: list[str]) -> Figure:
     """Final test accuracy of every run as a point, one column per setting, with the setting's min-max and median.
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .notebook_exec import execute_notebook
+from .sweep_cluster import threads_per_run
 
 EVENT_TOPIC = "s5utils-sweep"
 # A kernel that never got going (papermill's ZMQ port race, a slow start under load) is worth another try;
@@ -111,9 +112,9 @@ def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | Non
         try:
             from distributed import get_worker
 
-            torch_threads = max(1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+            torch_threads = threads_per_run(get_worker().state.nthreads)
         except ValueError:
-            torch_threads = os.cpu_count() or 1
+            torch_threads = threads_per_run(1)
     started, start_clock = now(), time.perf_counter()
     status, error, files, tries = "failed", None, {}, 0
     saved_env = {name: os.environ.get(name) for name in (*THREAD_VARIABLES, "CUDA_VISIBLE_DEVICES")}

@@ -16,9 +16,9 @@ from s5utils.augment import random_affine, seed_augment
 from s5utils.config import RECIPE_DEFAULTS, TrainConfig
 from s5utils.data import MNIST_MEAN, MNIST_STD
 from s5utils.notebook import config_from_globals
-from s5utils.precision import precision_choice
+from s5utils.precision import autocast_dtype, precision_choice
 from s5utils.recipes import FAST, build_recipe, predict_translated, train_augmentation
-from s5utils.speed import SpeedOptions, compile_model, native_bf16, resolve_speed
+from s5utils.speed import SpeedOptions, compile_model, resolve_speed
 
 
 def digits_like(n=64, seed=0):
@@ -176,7 +176,7 @@ def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root,
     (run_dir,) = tmp_path.iterdir()
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["config"]["recipe"] == "fast" and record["config"]["batch_size"] == RECIPE_DEFAULTS["fast"]["batch_size"]
-    amp = "torch.bfloat16" if amp_flag == "auto" and native_bf16(torch.device("cpu")) else None  # JSON null: float32
+    amp = "torch.bfloat16" if amp_flag == "auto" and autocast_dtype("cpu") == torch.bfloat16 else None  # JSON null: float32
     precision = str(precision_choice("cpu")) if amp_flag == "auto" else "float32: asked for (amp='off')"
     assert record["speed"] == {"data_path": "tensor", "amp_dtype": amp, "channels_last": True, "tf32": False,
                                "precision": precision, "compile_seconds": None}
