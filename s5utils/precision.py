@@ -2,8 +2,9 @@
 
 CUDA: bf16 from compute capability 8.0 (A100, L4, H100: bf16 tensor cores); fp16 with a GradScaler on 7.x
 (V100, T4: fp16 tensor cores only); float32 below. torch.cuda.is_bf16_supported() is not asked: it is True
-on a T4 too, where bf16 is only emulated. CPU: bf16 with AMX tiles, else float32. MPS: float32 (autocast
-there was never measured for this kit).
+on a T4 too, where bf16 is only emulated. CPU: bf16 with AMX tiles (Intel Sapphire Rapids and later) or
+AVX512_BF16 (AMD Zen 4 and Zen 5, Intel Cooper Lake), else float32: a CPU with neither (AVX2 only, or AVX-512
+without bf16) only emulates bf16. MPS: float32 (autocast there was never measured for this kit).
 """
 from dataclasses import dataclass
 
@@ -40,10 +41,29 @@ def _cuda_words(device: torch.device) -> str:
     return f"{torch.cuda.get_device_name(device)}, compute capability {major}.{minor}"
 
 
+def _cpu_has(probe: str) -> bool:
+    """torch.cpu.<probe>() where this torch has it (a private function); absent means no."""
+    found = getattr(torch.cpu, probe, None)
+    return bool(found and found())
+
+
 def amx_bf16() -> bool:
     """Whether this CPU has AMX tiles (bf16 matrix units); False when torch cannot tell."""
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, torch >= 2.3: absent means no
-    return bool(amx and amx())
+    return _cpu_has("_is_amx_tile_supported")  # private, torch >= 2.3
+
+
+def avx512_bf16() -> bool:
+    """Whether this CPU has AVX512_BF16 (bf16 dot-product instructions); False when torch cannot tell."""
+    return _cpu_has("_is_avx512_bf16_supported")  # private, torch >= 2.3
+
+
+def cpu_bf16_units() -> str | None:
+    """The CPU's bf16 units in words ('AMX bf16 units', 'AVX512_BF16 units'), or None where bf16 is emulated."""
+    if amx_bf16():
+        return "AMX bf16 units"
+    if avx512_bf16():
+        return "AVX512_BF16 units"
+    return None
 
 
 def precision_choice(device: torch.device | str) -> PrecisionChoice:
@@ -58,9 +78,10 @@ def precision_choice(device: torch.device | str) -> PrecisionChoice:
             return PrecisionChoice(torch.float16, f"{where}, no bf16 tensor cores (fp16 with a GradScaler)")
         return PrecisionChoice(None, f"{where}, no tensor cores")
     if device.type == "cpu":
-        if amx_bf16():
-            return PrecisionChoice(torch.bfloat16, f"{device_name(device)}, AMX bf16 units")
-        return PrecisionChoice(None, f"{device_name(device)}, no AMX bf16 units")
+        units = cpu_bf16_units()
+        if units:
+            return PrecisionChoice(torch.bfloat16, f"{device_name(device)}, {units}")
+        return PrecisionChoice(None, f"{device_name(device)}, no AMX or AVX512_BF16 units (bf16 would be emulated)")
     if device.type == "mps":
         return PrecisionChoice(None, "Apple MPS, autocast not measured there, so float32 is kept")
     return PrecisionChoice(None, f"{device.type}, no autocast choice known")
@@ -72,13 +93,17 @@ def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
 
 
 def asked_precision(dtype: torch.dtype | None, device: torch.device | str) -> PrecisionChoice:
-    """An explicit amp choice with its reason; bf16 on a CUDA card below 8.0 says it is emulated there."""
+    """An explicit amp choice with its reason; bf16 on a CUDA card below 8.0, or on a CPU without bf16 units,
+    says it is emulated there."""
     device = torch.device(device)
     name = DTYPE_NAMES[dtype]
     if dtype == torch.bfloat16 and device.type == "cuda" and cuda_capability(device)[0] < 8:
         auto = precision_choice(device).name
         return PrecisionChoice(dtype, f"asked for (amp='bf16'); {_cuda_words(device)} has no bf16 tensor cores, "
                                       f"so bf16 is emulated there and slow (amp='auto' picks {auto})")
+    if dtype == torch.bfloat16 and device.type == "cpu" and cpu_bf16_units() is None:
+        return PrecisionChoice(dtype, f"asked for (amp='bf16'); {device_name(device)} has no AMX or AVX512_BF16 "
+                                      "units, so bf16 is emulated there and slow (amp='auto' picks float32)")
     if dtype == torch.float16:
         return PrecisionChoice(dtype, "asked for (amp='fp16'), with a GradScaler")
     return PrecisionChoice(dtype, "asked for (amp='off')" if dtype is None else f"asked for (amp='{name}')")

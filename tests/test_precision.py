@@ -1,8 +1,12 @@
-"""amp="auto" per device: bf16 from CUDA 8.0, fp16 with a GradScaler on 7.x, float32 below; AMX CPUs bf16.
+"""amp="auto" per device: bf16 from CUDA 8.0, fp16 with a GradScaler on 7.x, float32 below; CPUs with AMX or
+AVX512_BF16 bf16, other CPUs float32.
 
 There is no GPU here: the CUDA cards are faked by their capability and name, with is_bf16_supported()
-returning True as it does on a real T4 (bf16 emulation), to show the decision does not rest on it.
+returning True as it does on a real T4 (bf16 emulation), to show the decision does not rest on it. The CPU's
+units are faked the same way, through torch.cpu's private probes (_is_amx_tile_supported, _is_avx512_bf16_supported,
+and _is_avx512_supported / _is_avx2_supported, which the decision must not rest on either).
 """
+import os
 import subprocess
 import sys
 
@@ -77,12 +81,102 @@ def test_enable_tf32_sets_the_matmul_precision_without_breaking_the_legacy_gette
     assert done.stdout.split() == ["tf32", "high"]
 
 
-@pytest.mark.parametrize("amx, dtype", [(True, torch.bfloat16), (False, None)])
-def test_a_cpu_autocasts_to_bf16_only_with_amx(monkeypatch, amx, dtype):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+CPU_UNITS = {  # what torch.cpu's probes answer on each kind of CPU
+    "AMX (Sapphire Rapids)": dict(amx=True, avx512_bf16=True, avx512=True, avx2=True),
+    "AVX512_BF16 only (Zen 4, Cooper Lake)": dict(amx=False, avx512_bf16=True, avx512=True, avx2=True),
+    "AVX-512 without bf16 (Skylake-SP)": dict(amx=False, avx512_bf16=False, avx512=True, avx2=True),
+    "AVX2 only (Zen 3)": dict(amx=False, avx512_bf16=False, avx512=False, avx2=True),
+}
+PROBES = {"amx": "_is_amx_tile_supported", "avx512_bf16": "_is_avx512_bf16_supported",
+          "avx512": "_is_avx512_supported", "avx2": "_is_avx2_supported"}
+NO_UNITS = "no AMX or AVX512_BF16 units (bf16 would be emulated)"
+
+
+@pytest.fixture
+def fake_cpu(monkeypatch):
+    """fake_cpu(amx=..., avx512_bf16=..., ...) makes torch.cpu's probes answer so, and names the CPU 'Some CPU'."""
+    def install(**units: bool) -> None:
+        for unit, present in units.items():
+            monkeypatch.setattr(torch.cpu, PROBES[unit], lambda present=present: present, raising=False)
+        monkeypatch.setattr("s5utils.precision.device_name", lambda device: "Some CPU")
+    return install
+
+
+@pytest.mark.parametrize("cpu, dtype, reason", [
+    ("AMX (Sapphire Rapids)", torch.bfloat16, "Some CPU, AMX bf16 units"),
+    ("AVX512_BF16 only (Zen 4, Cooper Lake)", torch.bfloat16, "Some CPU, AVX512_BF16 units"),
+    ("AVX-512 without bf16 (Skylake-SP)", None, f"Some CPU, {NO_UNITS}"),
+    ("AVX2 only (Zen 3)", None, f"Some CPU, {NO_UNITS}"),
+])
+def test_a_cpu_autocasts_to_bf16_with_amx_or_avx512_bf16_and_names_the_units(fake_cpu, cpu, dtype, reason):
+    fake_cpu(**CPU_UNITS[cpu])
     choice = precision_choice("cpu")
-    assert choice.dtype == dtype
-    assert choice.reason.endswith("AMX bf16 units") and ("no AMX" in choice.reason) is not amx
+    assert (choice.dtype, choice.reason) == (dtype, reason)
+    assert autocast_dtype("cpu") == dtype
+    assert resolve_speed(make_config(), torch.device("cpu")).precision == str(choice)
+
+
+@pytest.mark.parametrize("missing", ["_is_amx_tile_supported", "_is_avx512_bf16_supported"])
+def test_a_missing_private_probe_counts_as_no_such_unit(fake_cpu, monkeypatch, missing):
+    fake_cpu(amx=False, avx512_bf16=True)
+    monkeypatch.delattr(torch.cpu, missing, raising=False)  # an older or newer torch without it
+    assert not hasattr(torch.cpu, missing)
+    choice = precision_choice("cpu")
+    if missing == "_is_avx512_bf16_supported":
+        assert (choice.dtype, choice.reason) == (None, f"Some CPU, {NO_UNITS}")
+    else:
+        assert (choice.dtype, choice.reason) == (torch.bfloat16, "Some CPU, AVX512_BF16 units")
+
+
+def test_both_probes_missing_keeps_float32(fake_cpu, monkeypatch):
+    fake_cpu()
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        monkeypatch.delattr(torch.cpu, probe, raising=False)
+    assert str(precision_choice("cpu")) == f"float32: Some CPU, {NO_UNITS}"
+
+
+@pytest.mark.parametrize("cpu, emulated", [("AVX2 only (Zen 3)", True), ("AVX512_BF16 only (Zen 4, Cooper Lake)", False)])
+def test_bf16_asked_for_on_a_cpu_without_bf16_units_runs_but_says_it_is_emulated(fake_cpu, cpu, emulated):
+    fake_cpu(**CPU_UNITS[cpu])
+    speed = resolve_speed(make_config(amp="bf16"), torch.device("cpu"))
+    assert speed.amp_dtype == torch.bfloat16
+    assert ("bf16 is emulated there and slow (amp='auto' picks float32)" in speed.precision) is emulated
+    assert speed.precision.startswith("bf16: asked for (amp='bf16')")
+
+
+FAKE_AND_TRAIN = """import sys, torch
+for probe, present in (("_is_amx_tile_supported", {amx}), ("_is_avx512_bf16_supported", {avx512_bf16})):
+    setattr(torch.cpu, probe, lambda present=present: present)
+from s5utils.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+TRAIN_ARGS = ["train", "--epochs", "1", "--max-batches", "2", "--num-workers", "0", "--device", "cpu"]
+
+
+def train_cli(code_or_module: list[str], mnist_root, out) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, *code_or_module, *TRAIN_ARGS, "--out", str(out)], capture_output=True,
+                          text=True, env={**os.environ, "S5UTILS_DATA": str(mnist_root)}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("amx, avx512_bf16, first", [
+    (False, True, "Precision: bf16: "), (True, False, "Precision: bf16: "), (False, False, "Precision: float32: ")])
+def test_train_prints_the_precision_and_the_units_it_found(mnist_root, tmp_path, amx, avx512_bf16, first):
+    done = train_cli(["-c", FAKE_AND_TRAIN.format(amx=amx, avx512_bf16=avx512_bf16)], mnist_root, tmp_path)
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("Precision: ")]
+    assert line.startswith(first)
+    units = "AMX bf16 units" if amx else "AVX512_BF16 units" if avx512_bf16 else NO_UNITS
+    assert line.endswith(units)
+
+
+@pytest.mark.skipif(not (getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+                         and not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
+                    reason="this CPU has AMX or lacks AVX512_BF16 (the check is for a Zen 4 / Cooper Lake CPU)")
+def test_on_an_avx512_bf16_cpu_python_m_s5utils_train_runs_bf16_and_says_why(mnist_root, tmp_path):
+    done = train_cli(["-m", "s5utils"], mnist_root, tmp_path)
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("Precision: ")]
+    assert line.startswith("Precision: bf16: ") and line.endswith(", AVX512_BF16 units")
 
 
 def test_mps_keeps_float32_and_says_so():
