@@ -1,21 +1,21 @@
 """Checkpoints: everything a run needs to continue bit for bit, written atomically after every epoch.
 
-A checkpoint holds only tensors and plain values, so torch.load(path, weights_only=True) reads it:
-model, optimizer and scheduler state, the history, the config, every RNG state (torch, CUDA, NumPy,
-Python, and the train DataLoader's generator, which decides the shuffling), and the library versions.
+A checkpoint is a TrainingState's state_dict() (the raw model, optimizer, scheduler, GradScaler, history,
+step count and every RNG state: torch, CUDA, NumPy, Python, and the train loader's generator, which decides
+the shuffling) plus the config and the library versions. It holds only tensors and plain values, so
+torch.load(path, weights_only=True) reads it.
 """
-import contextlib
 import os
 import pickle
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from .atomic import atomic_save
 from .version import __version__
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -63,34 +63,10 @@ def versions() -> dict:
             "numpy": np.__version__, "python": sys.version.split()[0]}
 
 
-def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """torch.save to a temporary file beside path, then rename it over path: a kill leaves the old file whole."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-                    history: list[dict] | None = None, config: dict | None = None,
-                    generator: torch.Generator | None = None) -> Path:
-    """Write the full training state after an epoch; call it when the RNGs are where the next epoch starts."""
-    history = list(history or [])
-    state = {
-        "format": FORMAT, "epoch": len(history), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None, "history": history,
-        "config": dict(config or {}), "rng": rng_states(generator), "versions": versions(),
-    }
-    return atomic_save(state, path)
+def save_checkpoint(path: str | os.PathLike, state, config: dict | None = None) -> Path:
+    """Write a TrainingState after an epoch (state.state_dict(), the config, the versions) atomically to path."""
+    return atomic_save({"format": FORMAT, "epoch": state.epoch, **state.state_dict(), "config": dict(config or {}),
+                        "versions": versions()}, path)
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -123,25 +99,11 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return state
 
 
-def restore_checkpoint(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-                       generator: torch.Generator | None = None) -> list[dict]:
-    """Load model, optimizer, scheduler and every RNG state from a loaded checkpoint; returns its history."""
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state["scheduler"] is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    restore_rng_states(state["rng"], generator)
-    return [dict(row) for row in state["history"]]
-
-
 class Checkpointer:
-    """A fit() callback: saves the full training state to path after every epoch."""
+    """A fit() callback: saves the whole TrainingState to path after every epoch."""
 
-    def __init__(self, path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-                 train_loader=None, config: dict | None = None) -> None:
-        self.path = Path(path)
-        self.model, self.optimizer, self.scheduler, self.config = model, optimizer, scheduler, config
-        self.generator = getattr(train_loader, "generator", None)
+    def __init__(self, path: str | os.PathLike, config: dict | None = None) -> None:
+        self.path, self.config = Path(path), config
 
-    def __call__(self, history: list[dict]) -> None:
-        save_checkpoint(self.path, self.model, self.optimizer, self.scheduler, history, self.config, self.generator)
+    def __call__(self, state) -> None:
+        save_checkpoint(self.path, state, self.config)

@@ -4,7 +4,6 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 
 from .checkpoint import checkpoint_path, load_checkpoint
 from .config import ConfigError, TrainConfig, make_config
@@ -16,7 +15,8 @@ from .progress import EpochProgress
 from .recipes import build_recipe, train_augmentation
 from .run_folder import RunFolder
 from .runs import claim_run_dir, new_run_dir
-from .speed import SpeedOptions, batch_sizes, compile_model, resolve_speed
+from .speed import resolve_speed
+from .state import TrainingState
 from .train import fit, steps_per_epoch
 
 # What may change when a run is resumed; everything else would make it a different run.
@@ -69,15 +69,6 @@ def build_loaders(config: TrainConfig, device: torch.device, data_path: str) -> 
     return make_loaders(train_set, test_set, config.batch_size, device, config.num_workers, seed=config.seed)
 
 
-def compile_for(model: nn.Module, speed: SpeedOptions, device: torch.device, train_loader, test_loader
-                ) -> tuple[nn.Module, float | None]:
-    """(runner, compile seconds): model compiled for every batch size the loaders yield, or model itself."""
-    if not speed.compile_mode:
-        return model, None  # the compiled wrapper, when there is one, runs; model keeps the plain names
-    return compile_model(model, speed.compile_mode, device, batch_sizes(train_loader) + batch_sizes(test_loader),
-                         speed.amp_dtype, speed.channels_last)
-
-
 def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tuple[Path, list[dict]]:
     # The same steps as the training cells of notebooks/S5.ipynb, in the same order (the same random numbers).
     set_seed(config.seed)
@@ -88,12 +79,11 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     train_loader, test_loader = build_loaders(config, device, speed.data_path)
     model = Net().to(device)
     recipe = build_recipe(config, model, steps_per_epoch(train_loader, config.max_batches))
-    runner, compile_seconds = compile_for(model, speed, device, train_loader, test_loader)
-    with RunFolder(run_dir, config, model, recipe, train_loader, device, speed, resume_from=resume_from,
-                   compile_seconds=compile_seconds) as run:
-        history = fit(runner, train_loader, test_loader, recipe.optimizer, recipe.scheduler, config.epochs, device,
-                      loss_fn=recipe.loss_fn, batch_scheduler=recipe.batch_scheduler, speed=speed,
-                      callbacks=[run, EpochProgress(config.epochs)], resume_from=resume_from,
-                      max_batches=config.max_batches)
-        run.final_evaluation(runner, test_loader)
-    return run_dir, history
+    state = TrainingState.from_recipe(recipe, model, train_loader, test_loader, device, speed=speed,
+                                      max_batches=config.max_batches)
+    if resume_from is not None:
+        state.restore(resume_from)
+    with RunFolder(run_dir, config, resume=resume_from is not None) as run:
+        fit(state, config.epochs, callbacks=[run, EpochProgress(config.epochs)])
+        run.final_evaluation(state)
+    return run_dir, state.history

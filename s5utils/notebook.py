@@ -12,9 +12,9 @@ from .colab import in_colab, mount_drive, open_settings_run
 from .runs import new_run_dir
 
 # Parameters a notebook may set beyond TrainConfig's fields: the exact folder for this run's records
-# (make run and the sweep pass the folder that also receives the executed notebook), and, on Colab,
-# whether the run folder goes to Google Drive.
-NOTEBOOK_PARAMETERS = {"run_dir": None, "save_to_drive": False}
+# (make run and the sweep pass the folder that also receives the executed notebook), on Colab whether the
+# run folder goes to Google Drive, and whether to open TensorBoard in the notebook.
+NOTEBOOK_PARAMETERS = {"run_dir": None, "save_to_drive": False, "open_tensorboard": "auto"}
 # Names a notebook defines before its parameters cell that are not parameters: the Colab cell's constant,
 # and IPython's own history variables.
 NOT_PARAMETERS = {"REPO", "In", "Out"}
@@ -65,6 +65,9 @@ def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> Tra
         raise NotebookConfigError(f"run_dir must be a folder path, or None for a new folder under out_dir, "
                                   f"got {run_dir!r}")
     check_save_to_drive(namespace.get("save_to_drive", False), run_dir)
+    if namespace.get("open_tensorboard", "auto") not in ("auto", True, False):
+        raise NotebookConfigError(f"open_tensorboard must be \"auto\", True or False, "
+                                  f"got {namespace['open_tensorboard']!r}")
     try:
         return make_config(**params)
     except ConfigError as exc:
@@ -80,6 +83,30 @@ def check_save_to_drive(save_to_drive: object, run_dir: str | None = None) -> No
                                   "here set save_to_drive = False: runs go to out_dir and survive a restart")
     if save_to_drive and run_dir is not None:
         raise NotebookConfigError("run_dir and save_to_drive=True both choose the run folder; set only one of them")
+
+
+def person_is_looking() -> bool:
+    """Whether a person runs this kernel (JupyterLab, Jupyter Notebook, Colab), not papermill, nbclient or CI.
+
+    jupyter_server names the session of every kernel it starts (JPY_SESSION_NAME); papermill and nbclient
+    start kernels without a server.
+    """
+    if os.environ.get("CI"):
+        return False
+    return in_colab() or bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+def wants_tensorboard(open_tensorboard: bool | str = "auto") -> bool:
+    """The notebook's open_tensorboard parameter decided: "auto" is True where a person is looking."""
+    return person_is_looking() if open_tensorboard == "auto" else bool(open_tensorboard)
+
+
+def tensorboard_hint(runs_folder: str | os.PathLike) -> str:
+    """One line for a notebook that does not open TensorBoard: how to open it on runs_folder."""
+    folder = os.path.relpath(runs_folder)
+    return (f"TensorBoard not opened here (open_tensorboard=\"auto\" opens it in JupyterLab and Colab). To see the "
+            f"runs: `tensorboard --logdir {folder}` in a terminal, or %load_ext tensorboard then "
+            f"%tensorboard --logdir {folder} in a cell")
 
 
 def data_checksums(root: str | os.PathLike | None = None) -> str:

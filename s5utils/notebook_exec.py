@@ -3,7 +3,9 @@
 It is papermill.execute_notebook underneath, with papermill's own progress bar and cell logging off: the
 notebook's stdout goes to a small writer that keeps only the `[epoch k/N] ...` lines of EpochProgress
 (s5utils.progress), so a terminal or a sweep's log shows one line per epoch and no per-batch bars. The
-executed notebook keeps every output, as papermill writes it.
+executed notebook holds what a person sees in Jupyter: each cell's stream messages merged per stream with
+carriage returns resolved (nbclient's coalesce_streams), so a progress bar keeps its final state, not every
+refresh.
 """
 import os
 from typing import Callable
@@ -57,4 +59,4 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, par
     writer = ProgressWriter(on_progress or print_progress)
     return pm.execute_notebook(str(notebook), str(output), parameters=dict(parameters or {}), kernel_name=kernel_name,
                                cwd=None if cwd is None else str(cwd), progress_bar=False, log_output=False,
-                               stdout_file=writer, extra_arguments=QUIET_KERNEL)
+                               stdout_file=writer, extra_arguments=QUIET_KERNEL, coalesce_streams=True)

@@ -42,7 +42,9 @@ class EpochProgress:
         self._last: float | None = None
         self._spent: list[float] = []
 
-    def __call__(self, history: list[dict]) -> None:
+    def __call__(self, state) -> None:
+        """After an epoch of state (a TrainingState): print its line."""
+        history = state.history
         now = time.perf_counter()
         row = history[-1]
         self._spent.append(row["seconds"] if self._last is None else now - self._last)

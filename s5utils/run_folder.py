@@ -1,5 +1,5 @@
-"""A run folder attached to fit() as one callback: checkpoint.pt and metrics.json after every epoch, the plot
-and model.pt at the end, and how the run ended (completed, interrupted, failed) when it ends."""
+"""A run folder attached to fit() as one callback: checkpoint.pt, metrics.json and TensorBoard events after every
+epoch, the plot and model.pt at the end, and how the run ended (completed, interrupted, failed) when it ends."""
 import contextlib
 import os
 import signal
@@ -7,60 +7,63 @@ import sys
 import threading
 from pathlib import Path
 
-import torch
-import torch.nn as nn
-
-from .checkpoint import CHECKPOINT_NAME, Checkpointer, atomic_save, load_checkpoint
+from .atomic import atomic_save
+from .checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
 from .config import TrainConfig
-from .recipes import Recipe
 from .runs import RunRecorder, claim_run_dir
-from .speed import SpeedOptions
-from .train import NonFiniteLossError, evaluate
+from .tensorboard_log import TensorBoardLogger
+from .train import NonFiniteLossError
 
 
 class RunFolder:
-    """fit()'s link to a run folder; use it as a context manager and pass it in fit's callbacks.
+    """fit()'s link to a run folder, built from its path and the config; the rest comes from the TrainingState.
 
-        with RunFolder(run_path, config, model, recipe, train_loader, device, speed) as run:
-            history = fit(model, ..., callbacks=[run, EpochProgress(config.epochs)])
+        with RunFolder(run_path, config) as run:
+            history = fit(state, config.epochs, callbacks=[run, EpochProgress(config.epochs)])
 
-    After every epoch it writes checkpoint.pt (everything a bit-exact resume needs), then metrics.json.
-    Leaving the block records how the run ended: completed (with training_plot.png and model.pt), or
-    interrupted / failed, with a line on stderr saying what was kept and how to continue.
+    After every epoch it logs the epoch to TensorBoard (events.out.tfevents.*), writes checkpoint.pt
+    (state.state_dict(): everything a bit-exact resume needs), then metrics.json. Leaving the block records
+    how the run ended: completed (with training_plot.png and model.pt), or interrupted / failed, with a line
+    on stderr saying what was kept and how to continue. resume=True continues the folder's earlier run (its
+    state restored from the folder's checkpoint); otherwise a folder that holds a run's files is refused.
     """
 
-    def __init__(self, run_dir: str | os.PathLike, config: TrainConfig, model: nn.Module, recipe: Recipe,
-                 train_loader, device: torch.device | str, speed: SpeedOptions | None = None, *,
-                 resume_from: str | os.PathLike | None = None, compile_seconds: float | None = None) -> None:
+    def __init__(self, run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False) -> None:
         # A fresh run never writes over another run's files (RunDirError says how to continue or replace it).
-        self.run_dir = Path(run_dir) if resume_from is not None else claim_run_dir(run_dir)
-        self.config, self.model, self.recipe = config, model, recipe
-        self.device, self.speed = torch.device(device), speed or SpeedOptions()
-        done = load_checkpoint(resume_from)["history"] if resume_from is not None else None
-        self.recorder = RunRecorder(self.run_dir, config.to_dict(), self.device, history=done)
-        self.record["speed"] = {**self.speed.record(), "compile_seconds": compile_seconds}
-        schedule = recipe.scheduler or recipe.batch_scheduler  # whichever exists is checkpointed
-        self.checkpointer = Checkpointer(self.run_dir / CHECKPOINT_NAME, model, recipe.optimizer, schedule,
-                                         train_loader, config.to_dict())
+        self.run_dir = Path(run_dir).expanduser() if resume else claim_run_dir(run_dir)
+        self.config, self.resume = config, resume
+        self.checkpointer = Checkpointer(self.run_dir / CHECKPOINT_NAME, config.to_dict())
+        self.tensorboard = TensorBoardLogger(self.run_dir, config.to_dict(), config.epochs)
+        self.recorder: RunRecorder | None = None
+        self.state = None  # the TrainingState, from the first epoch on
 
     @property
     def record(self) -> dict:
-        """What metrics.json holds (config, environment, speed, history, status...)."""
-        return self.recorder.record
+        """What metrics.json holds (config, environment, speed, history, status...); {} before the first epoch."""
+        return self.recorder.record if self.recorder is not None else {}
 
-    def __call__(self, history: list[dict]) -> None:
-        """After an epoch: the checkpoint first, so metrics.json never lists an epoch the checkpoint lacks."""
-        with hold_interrupts():  # a ^C between the two would leave metrics.json an epoch behind the checkpoint
-            self.checkpointer(history)
-            self.recorder.epoch_end(history)
+    def _open(self, state) -> None:
+        # A resumed run continues the folder's metrics.json: the epochs before this process's first one.
+        earlier = state.history[:-1] if self.resume else None
+        self.state = state
+        self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), state.device, history=earlier)
+        self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
 
-    def final_evaluation(self, runner: nn.Module, test_loader) -> dict | None:
+    def __call__(self, state) -> None:
+        """After an epoch: TensorBoard, then the checkpoint, so metrics.json never lists an epoch the checkpoint
+        lacks, and a resume's purge drops any events of an epoch the checkpoint never saw."""
+        if self.recorder is None:
+            self._open(state)
+        with hold_interrupts():  # a ^C between them would leave metrics.json an epoch behind the checkpoint
+            self.tensorboard(state)
+            self.checkpointer(state)
+            self.recorder.epoch_end(state.history)
+
+    def final_evaluation(self, state) -> dict | None:
         """The recipe's extra last evaluation (the fast recipe's test-time augmentation), recorded as final_tta."""
-        if self.recipe.final_predict is None:
+        if state.final_predict is None:
             return None
-        result = evaluate(runner, test_loader, self.device, self.recipe.loss_fn, self.config.max_batches,
-                          amp_dtype=self.speed.amp_dtype, channels_last=self.speed.channels_last,
-                          predict=self.recipe.final_predict)
+        result = state.evaluate(predict=state.final_predict)
         self.record["final_tta"] = result
         return result
 
@@ -68,19 +71,32 @@ class RunFolder:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
+        if self.recorder is None:  # ended before its first epoch here: the record says how, with what is known
+            earlier = load_checkpoint(self.run_dir)["history"] if self.resume else None
+            self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier)
         history = self.record["history"]
-        if exc_type is None:
-            self.recorder.finish("completed")
-            atomic_save(self.model.state_dict(), self.run_dir / "model.pt")
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.recorder.finish("interrupted", "KeyboardInterrupt")
-            report(how_to_continue(self.run_dir, history, "Interrupted"))
-        elif issubclass(exc_type, NonFiniteLossError):
-            self.recorder.finish("failed", str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch,
-                                                                 "lr": exc.lr, "loss": str(exc.loss)})
-            report(how_to_continue(self.run_dir, history, "Stopped on a non-finite loss", resume=False))
-        else:
-            self.recorder.finish("failed", f"{exc_type.__name__}: {exc}")
+        try:
+            if exc_type is None:
+                self.recorder.finish("completed")
+                if self.state is not None:
+                    atomic_save(self.state.model.state_dict(), self.run_dir / "model.pt")
+                status = "completed"
+            elif issubclass(exc_type, KeyboardInterrupt):
+                self.recorder.finish("interrupted", "KeyboardInterrupt")
+                report(how_to_continue(self.run_dir, history, "Interrupted"))
+                status = "interrupted"
+            elif issubclass(exc_type, NonFiniteLossError):
+                self.recorder.finish("failed", str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch,
+                                                                     "lr": exc.lr, "loss": str(exc.loss)})
+                report(how_to_continue(self.run_dir, history, "Stopped on a non-finite loss", resume=False))
+                status = "failed"
+            else:
+                self.recorder.finish("failed", f"{exc_type.__name__}: {exc}")
+                status = "failed"
+            if self.state is not None:
+                self.tensorboard.finish(self.state, status)
+        finally:
+            self.tensorboard.close()
         return False  # the exception, if any, goes on
 
 

@@ -3,13 +3,13 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
+from .atomic import write_json_atomic
 from .device import device_name
 from .plots import plot_history
 from .version import __version__
@@ -71,24 +71,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    """Write JSON to a temporary file beside path, then rename it over path."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:  # Ctrl-C mid-write: keep the old file, leave no temporary behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def environment(device: torch.device) -> dict:
-    """What a result depends on: device name, library versions, platform."""
+def environment(device: torch.device | None) -> dict:
+    """What a result depends on: device name, library versions, platform (device None: not known yet)."""
     import torchvision
 
-    return {"device": str(device), "device_name": device_name(device), "torch": torch.__version__,
+    return {"device": None if device is None else str(device),
+            "device_name": None if device is None else device_name(device), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "python": sys.version.split()[0],
             "s5utils": __version__, "platform": platform.platform(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads()}
@@ -97,7 +85,8 @@ def environment(device: torch.device) -> dict:
 class RunRecorder:
     """Keeps metrics.json in run_dir current after every epoch, and writes the plot at the end."""
 
-    def __init__(self, run_dir: Path, config: dict, device: torch.device, history: list[dict] | None = None) -> None:
+    def __init__(self, run_dir: Path, config: dict, device: torch.device | None,
+                 history: list[dict] | None = None) -> None:
         """Start a record; pass the checkpoint's history to continue a resumed run's metrics.json."""
         self.run_dir = Path(run_dir)
         previous = read_record(run_dir) if history is not None else {}

@@ -26,6 +26,10 @@ class SpeedOptions:
     tf32: bool = False                   # float32 matmuls may use TF32 (CUDA 8.0 and up)
     precision: str = "float32"           # the autocast choice and its reason, printed when fit starts
 
+    def describe(self) -> str:
+        """The run's first line: `Precision: bf16: <why>`, and TF32 when float32 matmuls may use it."""
+        return f"Precision: {self.precision}" + (", TF32 float32 matmuls" if self.tf32 else "")
+
     def record(self) -> dict:
         """The options as plain values, for metrics.json's `speed` section."""
         return {"data_path": self.data_path, "amp_dtype": str(self.amp_dtype) if self.amp_dtype else None,
@@ -95,3 +99,12 @@ def compile_model(model: nn.Module, mode: str, device: torch.device, batch_sizes
     model.train(was_training)
     synchronize(device)
     return compiled, time.perf_counter() - start
+
+
+def compile_for(model: nn.Module, speed: SpeedOptions, device: torch.device, train_loader, test_loader
+                ) -> tuple[nn.Module, float | None]:
+    """(runner, compile seconds): model compiled for every batch size the loaders yield, or model itself."""
+    if not speed.compile_mode:
+        return model, None  # the compiled wrapper, when there is one, runs; model keeps the plain names
+    return compile_model(model, speed.compile_mode, device, batch_sizes(train_loader) + batch_sizes(test_loader),
+                         speed.amp_dtype, speed.channels_last)

@@ -1,4 +1,4 @@
-"""The training loop: one epoch of training, one evaluation, and fit() over many epochs.
+"""The training loop: one epoch of training, one evaluation, and fit() over many epochs of a TrainingState.
 
 Works for any nn.Module classifier whose output is logits or log-probabilities: cross-entropy
 applies log_softmax, which leaves log-probabilities unchanged, so on the seed's log_softmax
@@ -6,10 +6,10 @@ output it equals the seed's nll_loss.
 """
 import contextlib
 import math
-import os
+import sys
 import time
 import warnings
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -22,12 +22,11 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="IProgress not found")
     from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, restore_checkpoint
-from .precision import enable_tf32
-from .speed import SpeedOptions
+if TYPE_CHECKING:
+    from .state import TrainingState
 
 LossFn = Callable[..., torch.Tensor]
-Callback = Callable[[list[dict]], None]  # called with the history after every epoch
+Callback = Callable[["TrainingState"], None]  # called with the run's TrainingState after every epoch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -68,18 +67,20 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                     loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None,
                     progress: bool = True, epoch: int | None = None, *, batch_scheduler=None,
                     amp_dtype: torch.dtype | None = None, channels_last: bool = False,
-                    grad_scaler: torch.amp.GradScaler | None = None) -> dict:
+                    grad_scaler: torch.amp.GradScaler | None = None, batch_log: list | None = None) -> dict:
     """Train for one pass over loader; returns the per-sample mean loss and accuracy (%).
 
     Raises NonFiniteLossError at the first nan/inf loss, before it reaches the weights.
     batch_scheduler.step() runs after every optimizer step (OneCycleLR); amp_dtype runs the forward pass
-    under autocast; channels_last converts each batch; grad_scaler scales the loss (float16 autocast).
+    under autocast; channels_last converts each batch; grad_scaler scales the loss (float16 autocast);
+    batch_log, a list, receives (loss, lr) of every batch.
     """
     model.train()
     total = steps_per_epoch(loader, max_batches)
     loss_sum, correct, seen = 0.0, 0, 0
+    # The bar goes to stdout with the seed's other lines, so a notebook keeps them in one stream, in order.
     # The with-block closes the bar on any exit (Ctrl-C included), so tqdm never closes it at shutdown.
-    with tqdm(total=total, disable=not progress) as bar:
+    with tqdm(total=total, disable=not progress, file=sys.stdout) as bar:
         for batch_idx, (x, y) in _batches(loader, max_batches):
             x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
@@ -89,8 +90,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             batch_correct = (output.argmax(dim=1) == y).sum()
             # One wait for the device per batch, for both numbers; the loss is checked before it reaches the weights.
             batch_loss, batch_correct = torch.stack([loss.detach().float(), batch_correct.float()]).tolist()
+            lr = optimizer.param_groups[0]["lr"]
             if not math.isfinite(batch_loss):
-                raise NonFiniteLossError(batch_loss, batch_idx, optimizer.param_groups[0]["lr"], epoch)
+                raise NonFiniteLossError(batch_loss, batch_idx, lr, epoch)
             if grad_scaler is not None:
                 grad_scaler.scale(loss).backward()
                 grad_scaler.step(optimizer)
@@ -100,6 +102,8 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                 optimizer.step()
             if batch_scheduler is not None:
                 batch_scheduler.step()
+            if batch_log is not None:
+                batch_log.append((batch_loss, lr))
 
             loss_sum += batch_loss * y.size(0)
             correct += int(batch_correct)
@@ -131,58 +135,38 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn
     return {"test_loss": loss_sum / seen, "test_acc": 100 * correct / seen, "test_correct": correct, "test_seen": seen}
 
 
-def make_grad_scaler(speed: SpeedOptions, device: torch.device | str) -> torch.amp.GradScaler | None:
-    """The GradScaler float16 autocast needs (its small gradients would underflow), or None for other dtypes."""
-    return torch.amp.GradScaler(torch.device(device).type) if speed.amp_dtype == torch.float16 else None
+def announce_epoch(optimizer: torch.optim.Optimizer, epoch: int) -> float:
+    """Print the seed's `Adjusting learning rate of group i to …` and `Epoch k` lines; returns group 0's lr."""
+    lrs = [group["lr"] for group in optimizer.param_groups]
+    for i, lr in enumerate(lrs):
+        print(f"Adjusting learning rate of group {i} to {lr:.4e}.")
+    print(f"Epoch {epoch}", flush=True)
+    return lrs[0]
 
 
-def fit(model: nn.Module, train_loader: DataLoader, test_loader: DataLoader, optimizer: torch.optim.Optimizer,
-        scheduler=None, epochs: int = 1, device: torch.device | str = "cpu", *, loss_fn: LossFn = F.cross_entropy,
-        batch_scheduler=None, speed: SpeedOptions | None = None, callbacks: Sequence[Callback] = (),
-        resume_from: str | os.PathLike | None = None, history: list[dict] | None = None,
-        max_batches: int | None = None, progress: bool = True) -> list[dict]:
-    """Train and evaluate for `epochs` epochs, printing the seed's lines; returns the per-epoch history.
+def report_test(test: dict) -> None:
+    """Print the seed's `Test set: Average loss: …, Accuracy: …` line for an evaluate() result."""
+    print(f"Test set: Average loss: {test['test_loss']:.4f}, "
+          f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)
 
-    scheduler steps after every epoch, batch_scheduler after every batch. speed: autocast dtype (fp16 brings
-    a GradScaler), channels_last and TF32 (SpeedOptions; default plain float32). Each callback(history) runs
-    after every epoch: checkpointing, recording, progress lines (s5utils.Checkpointer, RunFolder, EpochProgress).
-    resume_from: a checkpoint (or run directory) to continue from; model, optimizer, scheduler, history and
-    every RNG state are restored, so the remaining epochs match an uninterrupted run bit for bit. history:
-    the history of an earlier call, to continue it in this process.
+
+def fit(state: "TrainingState", epochs: int, callbacks: Sequence[Callback] = (), progress: bool = True) -> list[dict]:
+    """Train and evaluate state until it has `epochs` epochs, printing the seed's lines; returns state.history.
+
+    The loop notebooks/S5.ipynb writes out: for each epoch not yet done (a restored state continues after its
+    last), train one epoch, evaluate, step the epoch scheduler, append the history row, then call each
+    callback(state): checkpoint and records (RunFolder), progress line (EpochProgress), live figure (LiveCurves).
     """
-    device = torch.device(device)
-    if speed is not None:  # the run's first line says which precision it trains in, and why
-        print(f"Precision: {speed.precision}" + (", TF32 float32 matmuls" if speed.tf32 else ""), flush=True)
-    speed = speed or SpeedOptions()
-    model.to(device)
-    if speed.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if speed.tf32 and device.type == "cuda":
-        enable_tf32()
-    grad_scaler = make_grad_scaler(speed, device)
-    if resume_from is not None:
-        schedule = scheduler or batch_scheduler  # whichever exists is checkpointed (the recipes use one)
-        history = restore_checkpoint(load_checkpoint(resume_from), model, optimizer, schedule,
-                                     getattr(train_loader, "generator", None))
-        print(f"Resuming after epoch {len(history)} of {epochs} from {resume_from}", flush=True)
-    history = [] if history is None else history
-    for epoch in range(len(history) + 1, epochs + 1):
-        lrs = [group["lr"] for group in optimizer.param_groups]
-        for i, lr in enumerate(lrs):
-            print(f"Adjusting learning rate of group {i} to {lr:.4e}.")
-        print(f"Epoch {epoch}", flush=True)
+    print(state.speed.describe(), flush=True)
+    for epoch in range(state.epoch + 1, epochs + 1):
+        lr = announce_epoch(state.optimizer, epoch)
         start = time.perf_counter()
-        train = train_one_epoch(model, train_loader, optimizer, device, loss_fn, max_batches, progress, epoch,
-                                batch_scheduler=batch_scheduler, amp_dtype=speed.amp_dtype,
-                                channels_last=speed.channels_last, grad_scaler=grad_scaler)
-        test = evaluate(model, test_loader, device, loss_fn, max_batches, amp_dtype=speed.amp_dtype,
-                        channels_last=speed.channels_last)
-        seconds = time.perf_counter() - start
-        print(f"Test set: Average loss: {test['test_loss']:.4f}, "
-              f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)
-        if scheduler is not None:
-            scheduler.step()
-        history.append({"epoch": epoch, "lr": lrs[0], **train, **test, "seconds": seconds})
+        train = state.train_epoch(progress)
+        test = state.evaluate()
+        report_test(test)
+        if state.scheduler is not None:
+            state.scheduler.step()
+        state.history.append({"epoch": epoch, "lr": lr, **train, **test, "seconds": time.perf_counter() - start})
         for callback in callbacks:
-            callback(history)
-    return history
+            callback(state)
+    return state.history

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from s5utils import Net, fit, set_seed
+from s5utils import Net, TrainingState, fit, set_seed
 from s5utils.augment import normalize
 from s5utils.data import MNIST_MEAN, MNIST_STD
 from s5utils.fastdata import TensorLoader, load_mnist_tensors, make_tensor_loaders
@@ -66,5 +66,6 @@ def test_fit_trains_net_from_the_tensor_loaders_unchanged(mnist_root):
     train, test = make_tensor_loaders(mnist_root, batch_size=64, device="cpu", seed=0)
     model = Net()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)  # SGD at the seed's lr starts too slowly to see
-    history = fit(model, train, test, optimizer, epochs=1, max_batches=30, progress=False, loss_fn=F.nll_loss)
+    state = TrainingState(model, optimizer, train, test, loss_fn=F.nll_loss, max_batches=30)
+    history = fit(state, epochs=1, progress=False)
     assert history[0]["test_seen"] == 10_000 and history[0]["test_acc"] > 50

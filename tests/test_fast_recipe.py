@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import ConfigError, Net, fit, make_config, set_seed
+from s5utils import ConfigError, Net, TrainingState, fit, make_config, set_seed
 from s5utils.augment import random_affine, seed_augment
 from s5utils.config import RECIPE_DEFAULTS, TrainConfig
 from s5utils.data import MNIST_MEAN, MNIST_STD
@@ -64,8 +64,8 @@ def test_the_fast_recipe_steps_onecycle_every_batch_up_to_its_peak_and_down():
     assert recipe.optimizer.defaults["nesterov"] and recipe.optimizer.defaults["weight_decay"] > 0
     loader = DataLoader(digits_like(), batch_size=16)
     lrs = []
-    fit(model, loader, loader, recipe.optimizer, epochs=2, progress=False, loss_fn=recipe.loss_fn,
-        batch_scheduler=recipe.batch_scheduler, callbacks=[lambda h: lrs.append(h[-1]["lr"])])
+    fit(TrainingState.from_recipe(recipe, model, loader, loader), epochs=2, progress=False,
+        callbacks=[lambda state: lrs.append(state.history[-1]["lr"])])
     assert lrs[0] < lrs[1] <= config.lr  # epoch 2 starts after the 2-step warm-up, above the start
     assert recipe.optimizer.param_groups[0]["lr"] < lrs[1] / 5  # annealed towards zero by the last step
 
@@ -103,8 +103,10 @@ def test_translated_prediction_returns_log_probabilities_and_without_shifts_is_t
 
 
 @pytest.mark.parametrize("amx, amp_dtype", [(True, torch.bfloat16), (False, None)])
-def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_bf16_only_with_amx(monkeypatch, amx, amp_dtype):
+def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_bf16_only_with_bf16_units(monkeypatch, amx,
+                                                                                         amp_dtype):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
     speed = resolve_speed(make_config(), torch.device("cpu"))
     assert (speed.data_path, speed.channels_last, speed.amp_dtype, speed.compile_mode) == (
         "tensor", True, amp_dtype, None)
@@ -112,8 +114,9 @@ def test_speed_auto_on_cpu_means_tensor_data_channels_last_and_bf16_only_with_am
     assert resolve_speed(make_config(amp="off"), torch.device("cpu")).amp_dtype is None
 
 
-def test_speed_auto_keeps_float32_when_torch_cannot_tell_about_amx(monkeypatch):
+def test_speed_auto_keeps_float32_when_torch_cannot_tell_about_bf16_units(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
     assert resolve_speed(make_config(), torch.device("cpu")).amp_dtype is None
 
 
@@ -137,8 +140,8 @@ def test_channels_last_and_bf16_autocast_train_net_with_float32_weights():
     model = Net()
     loader = DataLoader(digits_like(), batch_size=32)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    history = fit(model, loader, loader, optimizer, epochs=1, progress=False,
-                  speed=SpeedOptions(amp_dtype=torch.bfloat16, channels_last=True))
+    history = fit(TrainingState(model, optimizer, loader, loader,
+                                speed=SpeedOptions(amp_dtype=torch.bfloat16, channels_last=True)), 1, progress=False)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert torch.isfinite(torch.tensor(history[0]["train_loss"]))

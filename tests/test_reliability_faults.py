@@ -12,8 +12,9 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import s5utils
-from s5utils import (CheckpointError, Checkpointer, NonFiniteLossError, RunDirError, fit, load_checkpoint,
-                     make_config, new_run_dir, run_recipe, set_deterministic, set_seed, train_one_epoch, verify_mnist)
+from s5utils import (CheckpointError, Checkpointer, NonFiniteLossError, RunDirError, TrainingState, fit,
+                     load_checkpoint, make_config, new_run_dir, run_recipe, set_deterministic, set_seed,
+                     train_one_epoch, verify_mnist)
 from s5utils.cli import main
 from s5utils.provision import raw_dir
 
@@ -37,9 +38,9 @@ def test_training_stops_at_the_first_non_finite_loss_and_keeps_the_last_good_che
     after_epoch_1 = []
     loader = DataLoader(blobs(), batch_size=16)
     with pytest.raises(NonFiniteLossError) as info:
-        fit(model, loader, loader, optimizer, scheduler, epochs=3, progress=False,
-            callbacks=[Checkpointer(tmp_path / "c.pt", model, optimizer, scheduler, loader),
-                       lambda h: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()})])
+        fit(TrainingState(model, optimizer, loader, loader, scheduler=scheduler), epochs=3, progress=False,
+            callbacks=[Checkpointer(tmp_path / "c.pt"),
+                       lambda state: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()})])
     error = info.value
     assert (error.epoch, error.lr) == (2, math.inf) and not math.isfinite(error.loss)
     assert re.match(r"training loss became (nan|inf) at epoch 2, batch \d+ \(lr inf\)", str(error))
@@ -118,8 +119,8 @@ def test_a_truncated_checkpoint_is_named_and_resume_says_so_in_one_line(mnist_ro
     model = linear()
     loader = DataLoader(blobs(), batch_size=32)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    fit(model, loader, loader, optimizer, progress=False,
-        callbacks=[Checkpointer(tmp_path / "checkpoint.pt", model, optimizer, train_loader=loader)])
+    fit(TrainingState(model, optimizer, loader, loader), 1, progress=False,
+        callbacks=[Checkpointer(tmp_path / "checkpoint.pt")])
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match=f"checkpoint {path} is unreadable, probably truncated"):

@@ -12,7 +12,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Subset
 
-from s5utils import Checkpointer, fit, make_config, make_loaders, mnist_datasets, run_recipe, set_seed
+from s5utils import (Checkpointer, SpeedOptions, TrainingState, fit, make_config, make_loaders, mnist_datasets,
+                     run_recipe, set_seed)
 from s5utils.checkpoint import load_checkpoint
 from s5utils.run_folder import hold_interrupts
 from s5utils.runs import read_record
@@ -25,8 +26,9 @@ def numbers(history):
     return [{k: v for k, v in row.items() if k not in TIMING} for row in history]
 
 
-def small_setup(root, num_workers):
-    """Seeded MNIST subset with the seed's augmentation, a small CNN with dropout, SGD with momentum, StepLR."""
+def small_setup(root, num_workers, speed=None):
+    """A TrainingState: seeded MNIST subset with the seed's augmentation, a small CNN with dropout, SGD with
+    momentum, StepLR, 4 batches an epoch."""
     set_seed(3)
     train, test = mnist_datasets(root)
     train_loader, test_loader = make_loaders(Subset(train, range(512)), Subset(test, range(128)), 64,
@@ -35,40 +37,65 @@ def small_setup(root, num_workers):
                           nn.Linear(4 * 13 * 13, 10))  # dropout draws from the global RNG too
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    return model, train_loader, test_loader, optimizer, scheduler
+    return TrainingState(model, optimizer, train_loader, test_loader, scheduler=scheduler, speed=speed, max_batches=4)
 
 
-def checkpointer(path, model, train_loader, test_loader, optimizer, scheduler):
-    """fit's per-epoch checkpoint callback for a small_setup()."""
-    return Checkpointer(path, model, optimizer, scheduler, train_loader)
+def same_weights(a: TrainingState, b: TrainingState) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_fit_resumed_from_a_checkpoint_matches_an_uninterrupted_run(mnist_root, tmp_path, num_workers):
-    model, *rest = small_setup(mnist_root, num_workers)
-    full = fit(model, *rest, epochs=3, max_batches=4, progress=False)
+    full = small_setup(mnist_root, num_workers)
+    fit(full, epochs=3, progress=False)
 
-    first, *rest = small_setup(mnist_root, num_workers)
-    fit(first, *rest, epochs=1, max_batches=4, progress=False, callbacks=[checkpointer(tmp_path / "ckpt.pt", first, *rest)])
-    resumed, *rest = small_setup(mnist_root, num_workers)
+    fit(small_setup(mnist_root, num_workers), epochs=1, progress=False, callbacks=[Checkpointer(tmp_path / "ckpt.pt")])
+    resumed = small_setup(mnist_root, num_workers)
     torch.rand(1000)  # a different RNG position than the interrupted run had: resume must restore it
-    history = fit(resumed, *rest, epochs=3, max_batches=4, progress=False, resume_from=tmp_path / "ckpt.pt")
+    history = fit(resumed.restore(tmp_path / "ckpt.pt"), epochs=3, progress=False)
 
-    assert numbers(history) == numbers(full)
-    for a, b in zip(model.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
+    assert numbers(history) == numbers(full.history) and resumed.step == full.step == 12
+    assert same_weights(resumed, full)
+
+
+def fp16():
+    """float16 autocast with its GradScaler, as a T4 trains (CPU autocast runs float16 too in current torch)."""
+    return SpeedOptions(amp_dtype=torch.float16, precision="fp16: asked for (amp='fp16'), with a GradScaler")
+
+
+def test_fp16_with_its_grad_scaler_resumes_bit_for_bit_and_the_checkpoint_holds_the_scaler(mnist_root, tmp_path):
+    def fast_growing(state):
+        # A scale that doubles every step soon overflows float16, so steps are skipped and the scale backs off:
+        # a resume that restarted the scaler at its default would skip other steps than the uninterrupted run.
+        state.grad_scaler = torch.amp.GradScaler("cpu", growth_interval=1)
+        return state
+
+    full = fast_growing(small_setup(mnist_root, 0, fp16()))
+    fit(full, epochs=3, progress=False)
+
+    first = fast_growing(small_setup(mnist_root, 0, fp16()))
+    fit(first, epochs=1, progress=False, callbacks=[Checkpointer(tmp_path / "ckpt.pt")])
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)["grad_scaler"]
+    assert saved == first.grad_scaler.state_dict() and saved["growth_interval"] == 1
+
+    resumed = small_setup(mnist_root, 0, fp16()).restore(tmp_path / "ckpt.pt")  # a default scaler, restored
+    assert resumed.grad_scaler.get_scale() == first.grad_scaler.get_scale() != 65536.0
+    fit(resumed, epochs=3, progress=False)
+    assert numbers(resumed.history) == numbers(full.history)
+    assert resumed.grad_scaler.state_dict() == full.grad_scaler.state_dict()
+    assert same_weights(resumed, full)
 
 
 def test_a_checkpoint_holds_the_whole_training_state_readable_with_weights_only(mnist_root, tmp_path):
-    model, *rest = small_setup(mnist_root, 0)
-    history = fit(model, *rest, epochs=2, max_batches=2, progress=False,
-                  callbacks=[checkpointer(tmp_path / "ckpt.pt", model, *rest)])
+    run = small_setup(mnist_root, 0)
+    run.max_batches = 2
+    history = fit(run, epochs=2, progress=False, callbacks=[Checkpointer(tmp_path / "ckpt.pt")])
     state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
-    assert state["epoch"] == 2 and numbers(state["history"]) == numbers(history)
-    assert state["scheduler"]["last_epoch"] == 2
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state["model"].items())
+    assert state["epoch"] == 2 and numbers(state["history"]) == numbers(history) and state["step"] == 4
+    assert state["scheduler"]["last_epoch"] == 2 and state["grad_scaler"] is None  # float32: no scaler
+    assert all(torch.equal(v, run.model.state_dict()[k]) for k, v in state["model"].items())
     assert set(state["rng"]) == {"torch", "cuda", "numpy", "python", "loader"}
-    assert torch.equal(state["rng"]["loader"], rest[0].generator.get_state())
+    assert torch.equal(state["rng"]["loader"], run.train_loader.generator.get_state())
     assert state["versions"]["torch"] == str(torch.__version__)
     assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed, not left behind
 

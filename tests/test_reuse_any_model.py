@@ -52,7 +52,7 @@ def test_fit_learns_own_tensors_with_either_output(loaders, log_probs):
     s5utils.set_seed(0)
     model = SmallNet(log_probs)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = s5utils.fit(model, *loaders, optimizer, epochs=4, progress=False)
+    history = s5utils.fit(s5utils.TrainingState(model, optimizer, *loaders), epochs=4, progress=False)
     assert history[-1]["test_acc"] > 95 and history[-1]["test_loss"] < history[0]["test_loss"]
 
 
@@ -62,7 +62,8 @@ def test_the_plots_and_study_tools_take_the_custom_model(loaders):
     for log_probs in (False, True):
         model = SmallNet(log_probs)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        histories[f"log_probs={log_probs}"] = s5utils.fit(model, *loaders, optimizer, epochs=2, progress=False)
+        state = s5utils.TrainingState(model, optimizer, *loaders)
+        histories[f"log_probs={log_probs}"] = s5utils.fit(state, epochs=2, progress=False)
     assert isinstance(s5utils.plot_history(histories["log_probs=True"]), Figure)
     assert len(s5utils.plot_histories(histories).axes[0].lines) == 2
 

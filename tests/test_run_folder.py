@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import (EpochProgress, Recipe, RunDirError, RunFolder, SpeedOptions, fit, load_checkpoint, make_config,
-                     set_seed)
+from s5utils import (EpochProgress, RunDirError, RunFolder, SpeedOptions, TrainingState, fit, load_checkpoint,
+                     make_config, set_seed)
 
 
 def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
@@ -16,16 +16,18 @@ def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
     loader = DataLoader(data, batch_size=16)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    recipe = Recipe(optimizer, scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
+    state = TrainingState(model, optimizer, loader, loader,
+                          scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
     config = make_config(epochs=epochs)
 
-    def stop(history):
-        if len(history) == fail_after:
+    def stop(state):
+        if state.epoch == fail_after:
             raise RuntimeError("disk full")
 
-    with RunFolder(run_dir, config, model, recipe, loader, "cpu", SpeedOptions(), resume_from=resume_from) as run:
-        return fit(model, loader, loader, optimizer, recipe.scheduler, epochs, "cpu", speed=SpeedOptions(),
-                   callbacks=[run, stop, EpochProgress(epochs)], resume_from=resume_from, progress=False)
+    if resume_from is not None:
+        state.restore(resume_from)
+    with RunFolder(run_dir, config, resume=resume_from is not None) as run:
+        return fit(state, epochs, callbacks=[run, stop, EpochProgress(epochs)], progress=False)
 
 
 def test_a_completed_run_folder_holds_metrics_checkpoint_plot_and_weights(tmp_path):

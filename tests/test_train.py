@@ -3,7 +3,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import Net, evaluate, fit, mnist_datasets, set_seed, train_one_epoch
+from s5utils import Net, TrainingState, evaluate, fit, mnist_datasets, set_seed, train_one_epoch
 
 
 class TinyMLP(nn.Module):
@@ -49,24 +49,27 @@ def test_fit_trains_any_module_and_prints_the_seed_lines(capsys):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     seen = []
-    history = fit(model, loader, DataLoader(blobs(seed=1), batch_size=32), optimizer, scheduler, epochs=3,
-                  device="cpu", max_batches=4, callbacks=[lambda h: seen.append(len(h))], progress=False)
+    state = TrainingState(model, optimizer, loader, DataLoader(blobs(seed=1), batch_size=32), "cpu",
+                          scheduler=scheduler, max_batches=4)
+    history = fit(state, epochs=3, callbacks=[lambda s: seen.append((s.epoch, s.step))], progress=False)
 
-    assert [row["epoch"] for row in history] == [1, 2, 3] and seen == [1, 2, 3]
+    assert [row["epoch"] for row in history] == [1, 2, 3] and seen == [(1, 4), (2, 8), (3, 12)]
+    assert [step for step, _, _ in state.batch_log] == [9, 10, 11, 12]  # the last epoch's batches, numbered
     assert [row["lr"] for row in history] == [0.1, 0.05, 0.025]
     assert history[-1]["test_acc"] > 90
     out = capsys.readouterr().out
+    assert out.startswith("Precision: float32")
     assert "Adjusting learning rate of group 0 to 5.0000e-02.\nEpoch 2\n" in out
     assert f"Test set: Average loss: {history[-1]['test_loss']:.4f}, Accuracy: {history[-1]['test_correct']}/96 (" in out
 
 
-def test_fit_continues_a_given_history():
+def test_fit_continues_the_state_it_is_given():
     model = TinyMLP()
     loader = DataLoader(blobs(), batch_size=32)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    history = fit(model, loader, loader, optimizer, epochs=1, progress=False)
-    history = fit(model, loader, loader, optimizer, epochs=3, history=history, progress=False)
-    assert [row["epoch"] for row in history] == [1, 2, 3]
+    state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, loader)
+    fit(state, epochs=1, progress=False)
+    history = fit(state, epochs=3, progress=False)
+    assert [row["epoch"] for row in history] == [1, 2, 3] and state.step == 3 * len(loader)
 
 
 def test_test_loss_is_the_per_sample_mean_even_with_a_short_last_batch():

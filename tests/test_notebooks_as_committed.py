@@ -1,0 +1,75 @@
+"""Run All, as a student does it: every committed notebook executes top to bottom with no papermill injection.
+
+Only the values in each notebook's own parameters cell are shortened, in place (2 epochs of 2 batches, the run
+folders under a temporary folder); everything else runs exactly as committed, from notebooks/ (so relative
+paths resolve as they do for a student), in a plain Jupyter kernel started by nbclient.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+nbclient = pytest.importorskip("nbclient", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ABSOLUTE = ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\")
+
+
+def shortened(source: str, values: dict) -> str:
+    """The parameters cell's source with each name's value replaced in its own line (its comment dropped)."""
+    for name, value in values.items():
+        source, n = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", source, count=1, flags=re.M)
+        assert n == 1, f"the parameters cell has no line `{name} = ...`"
+    return source
+
+
+def run_all(notebook: Path, out_dir: Path) -> nbformat.NotebookNode:
+    nb = nbformat.read(notebook, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = shortened(params.source, {"epochs": 2, "max_batches": 2, "out_dir": str(out_dir)})
+    assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=900, coalesce_streams=True,
+                                     resources={"metadata": {"path": str(notebook.parent)}})
+    client.execute()  # raises CellExecutionError at the first cell that fails, naming it
+    return nb
+
+
+def stream_text(cell, name: str = "stdout") -> str:
+    return "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == name)
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def executed(request, mnist_root, tmp_path_factory):
+    """(notebook path, the notebook after Run All, its out_dir), once per notebook."""
+    out_dir = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("S5UTILS_DATA", str(mnist_root))  # the kernel inherits it: MNIST is already there
+        return request.param, run_all(request.param, out_dir), out_dir
+
+
+def test_run_all_finishes_on_the_committed_notebook_and_prints_no_path_of_this_machine(executed):
+    _, nb, out_dir = executed
+    printed = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+               for line in (out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))).splitlines()]
+    assert not [out for cell in nb.cells for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert not [line for line in printed if any(root in line for root in ABSOLUTE)], \
+        "a notebook prints a path of the machine that runs it"
+    assert list(out_dir.glob("*/metrics.json")), "the run left no run folder under out_dir"
+
+
+def test_s5_run_all_shows_the_seed_lines_in_order_and_one_live_figure(executed):
+    notebook, nb, _ = executed
+    if notebook.name != "S5.ipynb":
+        pytest.skip("S5.ipynb's training cell")
+    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch()" in c.source)
+    text = stream_text(training)
+    assert re.search(r"^Precision: \S+: .+\nAdjusting learning rate of group 0 to 1\.0000e-02\.\nEpoch 1\n"
+                     r"Train: Loss=\d\.\d{4} Batch_id=1 Accuracy=\d+\.\d\d: 100%.*\n"
+                     r"Test set: Average loss: \d\.\d{4}, Accuracy: \d+/1024 \(\d+\.\d\d%\)\n", text, re.M), text
+    assert text.count("\nEpoch ") == 2 and text.count("\nTest set: ") == 2 and text.count("Train: Loss=") == 2
+    assert "\r" not in text  # the bar's refreshes are resolved to its final state
+    figures = [out for out in training.outputs if out.output_type == "display_data"]
+    assert len(figures) == 1 and "image/png" in figures[0].data  # drawn after epoch 1, replaced after epoch 2
+    assert len(training.outputs) <= 3  # stdout, the figure, and at most a stderr stream
