@@ -23,7 +23,7 @@ CONFIG = {"lr": 0.1, "epochs": 2, "seed": 0, "max_batches": None, "amp": False, 
 EPOCH_TAGS = ["Loss/train", "Loss/test", "Accuracy/train", "Accuracy/test", "LR/epoch", "Time/epoch_seconds", "epoch"]
 
 
-def tiny_state(seed: int = 0, epochs: int = 2, labels: int | None = None) -> types.SimpleNamespace:
+def tiny_state(seed: int = 0, labels: int | None = None) -> types.SimpleNamespace:
     """What fit hands its callbacks (TrainingState's attributes): a linear model, 4 train and 2 test batches of noise
     (random labels, or all `labels`)."""
     torch.manual_seed(seed)
@@ -33,7 +33,7 @@ def tiny_state(seed: int = 0, epochs: int = 2, labels: int | None = None) -> typ
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
     return types.SimpleNamespace(history=[], step=0, steps_per_epoch=len(loaders[0]), batch_log=[], model=model,
                                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1), train_loader=loaders[0],
-                                 test_loader=loaders[1], device=torch.device("cpu"), max_batches=None, epochs=epochs)
+                                 test_loader=loaders[1], device=torch.device("cpu"), max_batches=None)
 
 
 def train(state, logger, until_epoch: int) -> None:
@@ -72,7 +72,7 @@ def accumulator(run_dir: Path) -> EventAccumulator:
 
 def test_epochs_are_logged_at_the_global_step_in_one_event_file(tmp_path):
     state = tiny_state()
-    logger = TensorBoardLogger(tmp_path, CONFIG)
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=2)
     train(state, logger, 2)
     logger.close()
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
@@ -86,8 +86,8 @@ def test_epochs_are_logged_at_the_global_step_in_one_event_file(tmp_path):
 
 
 def test_batch_tags_are_thinned_to_at_most_1000_points_on_steps_a_resume_would_pick_too(tmp_path):
-    state = types.SimpleNamespace(history=[], step=0, steps_per_epoch=700, epochs=3)
-    logger = TensorBoardLogger(tmp_path, CONFIG)
+    state = types.SimpleNamespace(history=[], step=0, steps_per_epoch=700)
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=3)
     for epoch in range(1, 4):
         state.batch_log = [(state.step + i, 1 / (state.step + i), 0.1) for i in range(1, 701)]
         state.step += 700
@@ -105,7 +105,7 @@ def test_batch_tags_are_thinned_to_at_most_1000_points_on_steps_a_resume_would_p
 
 def test_finish_writes_the_hparams_records_and_the_mistakes_into_the_runs_own_file(tmp_path):
     state = tiny_state()
-    logger = TensorBoardLogger(tmp_path, CONFIG)
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=2)
     train(state, logger, 2)
     logger.finish(state, "completed")
     logger.close()   # finish closed it already: a second close is harmless
@@ -126,14 +126,14 @@ def test_finish_writes_the_hparams_records_and_the_mistakes_into_the_runs_own_fi
 
 def test_a_failed_run_has_no_session_end_record_and_a_logger_without_epochs_writes_nothing(tmp_path):
     state = tiny_state()
-    logger = TensorBoardLogger(tmp_path / "failed", CONFIG)
+    logger = TensorBoardLogger(tmp_path / "failed", CONFIG, epochs=2)
     train(state, logger, 1)
     logger.finish(state, "failed")
     events = accumulator(tmp_path / "failed")
     content = events.PluginTagToContent("hparams")
     assert metadata.SESSION_END_INFO_TAG not in content and metadata.SESSION_START_INFO_TAG in content
     assert "Run/status/text_summary" in events.Tags()["tensors"] and events.Tags()["images"] == []
-    idle = TensorBoardLogger(tmp_path / "idle", CONFIG)
+    idle = TensorBoardLogger(tmp_path / "idle", CONFIG, epochs=2)
     idle.finish(tiny_state(), "failed")
     idle.close()
     assert not (tmp_path / "idle").exists()
@@ -145,7 +145,7 @@ def test_a_run_without_mistakes_logs_no_mistakes_figure(tmp_path):
         state.model[1].weight.zero_()
         state.model[1].bias.copy_(torch.eye(10)[3])
     state.optimizer = torch.optim.SGD(state.model.parameters(), lr=0.0)
-    logger = TensorBoardLogger(tmp_path, CONFIG)
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=2)
     train(state, logger, 1)
     logger.finish(state, "completed")
     assert state.history[-1]["test_acc"] == 100.0
@@ -162,12 +162,12 @@ def killed_then_resumed(state, logger: TensorBoardLogger) -> TensorBoardLogger:
     logger(killed)
     logger.close()
     time.sleep(1.05 - time.time() % 1)   # the new process's file sorts after the first (names hold seconds)
-    return TensorBoardLogger(logger.log_dir, logger.hparams)
+    return TensorBoardLogger(logger.log_dir, logger.hparams, logger.epochs)
 
 
 def test_a_resumed_run_has_one_value_per_step_the_killed_process_values_purged(tmp_path):
-    state = tiny_state(epochs=3)
-    logger = TensorBoardLogger(tmp_path, CONFIG)
+    state = tiny_state()
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=3)
     train(state, logger, 1)
     resumed = killed_then_resumed(state, logger)
     train(state, resumed, 3)
@@ -233,7 +233,7 @@ def test_a_tensorboard_server_shows_a_sweeps_runs_and_hparams_table(tmp_path):
     accuracies = {}
     for seed in (0, 1, 2):
         state = tiny_state(seed)
-        logger = TensorBoardLogger(tmp_path / f"seed{seed}", {**CONFIG, "seed": seed})
+        logger = TensorBoardLogger(tmp_path / f"seed{seed}", {**CONFIG, "seed": seed}, epochs=2)
         train(state, logger, 1)
         if seed == 2:   # the server purges what the killed process logged
             logger = killed_then_resumed(state, logger)
