@@ -10,7 +10,7 @@ Then compares every two groups on the seeds both ran: how often each ended highe
 two-sided sign test (ties dropped) for whether that split could be chance. The two paths draw different
 batches and augmentations for the same seed (only the initial weights are shared), so the pairing is
 loose; an exact rank-sum (Mann-Whitney) test on all seeds of each group is printed beside it.
-Both tests are the kit's (s5utils.sweep_stats), which a sweep's results.md uses too. The same comparison as
+Both tests are the kit's (s5utils.sweep.stats), which a sweep's results.md uses too. The same comparison as
 one sweep, its tables rebuilt from these recorded runs (nothing is trained; drop --report-from to re-run it):
 
     python -m s5utils sweep --seed 1 2 3 4 5 6 7 8 9 10 11 12 --epochs 20 --data-path loader tensor \
@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from s5utils.sweep_stats import describe, rank_sum_test, sign_test
+from s5utils.sweep.stats import describe, rank_sum_test, sign_test
 
 SEED_EPOCHS = 20
 SLOW_START = 60.0  # epoch-1 test %: below it the first epoch mostly stayed near chance

@@ -6,7 +6,7 @@ import json
 import sys
 
 from .config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
-from .sweep_cli import add_sweep_parser, run_sweep_command
+from .sweep.cli import add_sweep_parser, run_sweep_command
 
 DEFAULTS = TrainConfig()
 

@@ -21,6 +21,12 @@ def test_every_public_name_has_a_docstring_and_a_line_in_docs_api(name):
     assert f"| `{name}` |" in (ROOT / "docs" / "api.md").read_text(), f"docs/api.md does not list {name}"
 
 
+def package_modules() -> set[str]:
+    """The modules directly inside s5utils: its .py files and its subpackages (sweep)."""
+    package = ROOT / "s5utils"
+    return {p.stem for p in package.glob("*.py")} | {p.parent.name for p in package.glob("*/__init__.py")}
+
+
 def notebook_calls(path: Path) -> set[str]:
     """Attribute names the notebook's code takes from s5utils or from its modules (s5utils.x, inspect.x ...)."""
     modules = {"s5utils"}
@@ -34,7 +40,7 @@ def notebook_calls(path: Path) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("s5utils"):
                 for alias in node.names:
-                    if node.module == "s5utils" and (ROOT / "s5utils" / f"{alias.name}.py").exists():
+                    if node.module == "s5utils" and alias.name in package_modules():
                         modules.add(alias.asname or alias.name)
                     else:
                         names.add(alias.name)
@@ -53,7 +59,7 @@ def test_the_notebook_reader_finds_calls_through_modules_too():
 def test_every_function_a_notebook_calls_is_public(path):
     not_needed = {"__version__"}
     # Modules are namespaces, not functions; the Colab install cell imports its helper from the module s5utils.colab.
-    modules = {p.stem for p in (ROOT / "s5utils").glob("*.py")}
+    modules = package_modules()
     colab_only = {name for name in dir(__import__("s5utils.colab", fromlist=["x"])) if not name.startswith("_")}
     missing = sorted(name for name in notebook_calls(path) - not_needed - modules - colab_only
                      if name not in s5utils.__all__ and not re.match(r"_", name))

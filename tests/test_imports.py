@@ -5,26 +5,55 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "s5utils"
 
 
+def module_name(path: Path) -> str:
+    """path's module inside s5utils, dotted: 'train', 'sweep.task'; a subpackage is its folder ('sweep'), the
+    package itself '__init__'."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join(parts) or "__init__"
+
+
+def package_of(path: Path) -> list[str]:
+    """The parts of the package that path's relative imports start from: [] for s5utils itself, ['sweep'] ..."""
+    return list(path.relative_to(PACKAGE).parts[:-1])
+
+
+def module_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts))
+
+
 def imported_modules(path: Path) -> set[str]:
-    """The s5utils modules that path imports, anywhere in the file; the package itself is '__init__'."""
-    found = set()
+    """The s5utils modules that path imports, anywhere in the file (dotted as module_name names them); importing
+    sweep.task from outside the subpackage imports sweep (its __init__) too."""
+    known = {module_name(p) for p in module_files()}
+    here = package_of(path)
+
+    def resolve(module: list[str], name: str) -> str:
+        """`from s5utils.<module> import name`: the module name when it is one, else the module."""
+        return ".".join(module + [name]) if ".".join(module + [name]) in known else ".".join(module) or "__init__"
+
+    targets = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:  # from . import a, b: modules, or names of the package's __init__
-                found |= {a.name if (PACKAGE / f"{a.name}.py").exists() else "__init__" for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("s5utils"):
-            parts = node.module.split(".")
-            found.add(parts[1] if len(parts) > 1 else "__init__")
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = here[:len(here) - (node.level - 1)] if node.level > 1 else list(here)
+            # from . import a, b: modules, or names of the package's __init__
+            targets += [resolve(base + (node.module.split(".") if node.module else []), a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "s5utils":
+            targets += [resolve(node.module.split(".")[1:], a.name) for a in node.names]
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] if "." in a.name else "__init__" for a in node.names
-                      if a.name.split(".")[0] == "s5utils"}
+            targets += [".".join(a.name.split(".")[1:]) or "__init__" for a in node.names
+                        if a.name.split(".")[0] == "s5utils"]
+    found = set()
+    for target in targets:
+        parts = target.split(".") if target != "__init__" else []
+        found.add(target)
+        # the packages above the target that path is not inside of run their __init__ first
+        found |= {".".join(parts[:i]) for i in range(1, len(parts)) if parts[:i] != here[:i]}
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {path.stem: imported_modules(path) - {path.stem} for path in PACKAGE.glob("*.py")}
+    return {module_name(path): imported_modules(path) - {module_name(path)} for path in module_files()}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -54,6 +83,13 @@ def test_the_reader_sees_a_circle_when_there_is_one():
 
 def test_the_reader_finds_the_imports_of_a_real_module():
     assert {"checkpoint", "config", "train"} <= import_graph()["experiment"]
+
+
+def test_the_reader_follows_the_sweep_subpackage():
+    graph = import_graph()
+    assert {"config", "runs", "sweep.cluster", "sweep.plan", "sweep.results", "sweep.task"} <= graph["sweep.run"]
+    assert {"sweep", "sweep.cli"} <= graph["cli"]
+    assert "sweep.run" in graph["sweep"]
 
 
 def test_no_module_of_s5utils_imports_itself_back():

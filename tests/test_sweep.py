@@ -10,9 +10,9 @@ import pytest
 
 from s5utils import ConfigError
 from s5utils.sweep import sweep
-from s5utils.sweep_plan import grid, plan_runs
-from s5utils.sweep_report import plot_sweep, write_table
-from s5utils.sweep_stats import comparisons, describe, grouped_table, rank_sum_test, sign_test
+from s5utils.sweep.plan import grid, plan_runs
+from s5utils.sweep.results import plot_sweep, write_table
+from s5utils.sweep.stats import comparisons, describe, grouped_table, rank_sum_test, sign_test
 
 pytest.importorskip("distributed", reason="the sweep runs on Dask: pip install -e '.[test]'")
 

@@ -3,7 +3,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 DEBUG = dict(action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
 
@@ -56,8 +56,8 @@ def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
 
 def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Validate the grid, run it (or resume one, or report recorded runs), say where the tables are; 1 if any failed."""
-    from .config import ConfigError
-    from .sweep import resume_sweep, sweep
+    from ..config import ConfigError
+    from .run import resume_sweep, sweep
 
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
@@ -80,7 +80,7 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
             parser.error("--resume takes the grid from the sweep folder: give no grid flags with it")
         folder, rows = resume_sweep(args.resume, **cluster)
     elif args.report_from:
-        from .sweep_recorded import report_recorded
+        from .recorded import report_recorded
 
         folder, rows = report_recorded(args.report_from, axes, fixed, zipped, out_dir[0])
         missing = sum(row["status"] == "missing" for row in rows)

@@ -4,7 +4,7 @@ import itertools
 import json
 from pathlib import Path
 
-from .config import ConfigError, make_config
+from ..config import ConfigError, make_config
 
 SHORT = {"batch_size": "bs", "max_batches": "mb", "epochs": "ep", "momentum": "mom", "step_size": "step",
          "data_path": "", "channels_last": "cl"}
@@ -12,7 +12,7 @@ SHORT = {"batch_size": "bs", "max_batches": "mb", "epochs": "ep", "momentum": "m
 
 def default_notebook() -> Path:
     """notebooks/S5.ipynb of the checkout this package was imported from."""
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "S5.ipynb"
+    path = Path(__file__).resolve().parents[2] / "notebooks" / "S5.ipynb"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found (s5utils is not running from a checkout); "
                                 "pass the notebook's path with --notebook")

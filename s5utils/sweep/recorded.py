@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from .runs import new_run_dir, write_json_atomic
-from .sweep_plan import grid
-from .sweep_report import write_report
+from ..runs import new_run_dir, write_json_atomic
+from .plan import grid
+from .results import write_report
 
 AMP_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 

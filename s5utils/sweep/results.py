@@ -5,7 +5,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from .sweep_stats import by_setting, comparisons, grouped_table, repeats_over_seeds, setting_label
+from .stats import by_setting, comparisons, grouped_table, repeats_over_seeds, setting_label
 
 RUN_COLUMNS = ["run", "status", "test_acc", "test_loss", "train_acc", "train_loss", "wall_seconds", "attempts",
                "worker", "error", "run_dir"]

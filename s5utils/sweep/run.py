@@ -2,7 +2,7 @@
 
     folder, rows = sweep({"seed": [1, 2, 3, 4]}, {"epochs": 1, "max_batches": 2}, workers=2)
 
-Each run is one Dask task (s5utils.sweep_task) that executes a notebook with papermill on a worker and
+Each run is one Dask task (s5utils.sweep.task) that executes a notebook with papermill on a worker and
 sends its files back; this process writes each run folder whole (a temporary name, then a rename), so a
 run is never half-written nor written twice. sweep.json records the plan first: `resume_sweep(folder)`
 runs only the runs without a folder. A local cluster of worker processes is made unless a scheduler
@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .config import ConfigError
-from .runs import new_run_dir, write_json_atomic
-from .sweep_cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
-from .sweep_plan import check_declared, find_notebooks, grid, plan_runs
-from .sweep_report import write_report
-from .sweep_task import EVENT_TOPIC, run_notebook_task
+from ..config import ConfigError
+from ..runs import new_run_dir, write_json_atomic
+from .cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
+from .plan import check_declared, find_notebooks, grid, plan_runs
+from .results import write_report
+from .task import EVENT_TOPIC, run_notebook_task
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
 

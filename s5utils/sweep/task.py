@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .notebook_exec import execute_notebook
-from .sweep_cluster import threads_per_run
+from ..notebook_exec import execute_notebook
+from .cluster import threads_per_run
 
 EVENT_TOPIC = "s5utils-sweep"
 # A kernel that never got going (papermill's ZMQ port race, a slow start under load) is worth another try;
