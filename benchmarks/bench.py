@@ -2,17 +2,22 @@
 
     python benchmarks/bench.py --quick                 # a few batches per variant: checks the script works
     python benchmarks/bench.py                         # the measurement: each recipe's own epochs (seed 20, fast 6)
+    python benchmarks/bench.py --epochs 1 --variants seed,kit-fp32,kit-seed   # one epoch each: epoch times, floors
 
-First the compute floor of a training epoch is measured (compute_floor.py), then each variant trains
-s5utils.models.Net, unchanged:
+First the compute floors of a training epoch are measured (compute_floor.py: fp32 and bf16), then each variant
+trains s5utils.models.Net, unchanged:
   seed       DataLoader + PIL transforms (num_workers), float32, SGD + StepLR: the S5 pipeline.
-  kit-seed   the same seed recipe on the kit's path: MNIST on the device, batched augmentation,
-             channels_last, autocast (--amp; auto = bf16 on CUDA and AMX CPUs), optional torch.compile.
-  kit-fast   the kit's path with the fast recipe (OneCycle, Nesterov, label smoothing; s5utils/recipes.py).
-Writes results.json and RESULTS.md (the table, the floors, and the ratios between variants).
+  kit-fp32   the same seed recipe on the kit's path in float32 (--amp off): MNIST on the device, batched
+             augmentation, channels_last, optional torch.compile.
+  kit-seed   the same, with autocast (--amp; auto = bf16 on CUDA 8.0+ and on CPUs with AMX or AVX512_BF16).
+  kit-fast   the kit's path with the fast recipe (OneCycle, Nesterov, label smoothing; s5utils/recipes.py), --amp.
+The variants take turns epoch by epoch (epoch 1 of each, then epoch 2 of each, ...), so a burst of load from
+other processes falls on all of them alike. Writes results.json and RESULTS.md (the table, the floors, each
+variant's training epoch against its precision's floor, and the ratios between variants).
 """
 import argparse
 import json
+import os
 import platform
 import shlex
 import sys
@@ -21,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from compute_floor import TRAIN_IMAGES, measure_floor  # benchmarks/ is on sys.path when this script runs
-from machine import peak_memory_mb  # benchmarks/ is on sys.path when this script runs
+from compute_floor import TRAIN_IMAGES, measure_floor, precision_floors  # benchmarks/ is on sys.path when run
+from machine import cpu_description, peak_memory_mb  # benchmarks/ is on sys.path when this script runs
 from s5utils.config import ConfigError, make_config
 from s5utils.device import device_name, get_device, set_seed
 from s5utils.experiment import build_loaders, compile_for
@@ -34,65 +39,96 @@ from s5utils.train import evaluate, train_one_epoch
 HERE = Path(__file__).resolve().parent
 TARGETS = (98.55, 99.0)  # the seed README's final test accuracy, and 99 %
 AMP_NAMES = {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}
+VARIANTS = ("seed", "kit-fp32", "kit-seed", "kit-fast")
+GOAL = 1.3  # the kit's epoch within 1.3x of its precision's floor (issue 20)
 
 
-def run_variant(name: str, args: argparse.Namespace, device: torch.device) -> dict:
-    """Train one variant for args.epochs epochs (None: its recipe's own); per-epoch train and eval times measured apart."""
-    kit = name != "seed"
-    config = make_config(
-        recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        seed=args.seed,
-        data_path="tensor" if kit else "loader", amp=args.amp if kit else "off",
-        channels_last=args.channels_last if kit else "off", compile=args.compile if kit else "off",
-        num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root)
-    speed = resolve_speed(config, device)
-    set_seed(config.seed)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-    train_loader, test_loader = build_loaders(config, device, speed.data_path)
-    model = Net().to(device)
-    if speed.channels_last:
-        model.to(memory_format=torch.channels_last)
-    steps = min(len(train_loader), config.max_batches or len(train_loader))
-    recipe = build_recipe(config, model, steps)
-    runner, compile_seconds = compile_for(model, speed, device, train_loader, test_loader)
-    hooks = dict(amp_dtype=speed.amp_dtype, channels_last=speed.channels_last)
-    epochs, elapsed, reached = [], 0.0, {}
-    for epoch in range(1, config.epochs + 1):
+class Variant:
+    """One variant's model, loaders and recipe, trained one epoch per call of run_epoch()."""
+
+    def __init__(self, name: str, args: argparse.Namespace, device: torch.device) -> None:
+        kit = name != "seed"
+        amp = ("off" if name == "kit-fp32" else args.amp) if kit else "off"
+        self.name, self.device = name, device
+        self.config = config = make_config(
+            recipe="fast" if name == "kit-fast" else "seed", epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, seed=args.seed,
+            data_path="tensor" if kit else "loader", amp=amp,
+            channels_last=args.channels_last if kit else "off", compile=args.compile if kit else "off",
+            num_workers=args.num_workers, max_batches=args.max_batches, data_root=args.data_root)
+        self.speed = speed = resolve_speed(config, device)
+        set_seed(config.seed)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        self.train_loader, self.test_loader = build_loaders(config, device, speed.data_path)
+        model = Net().to(device)
+        if speed.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.steps = min(len(self.train_loader), config.max_batches or len(self.train_loader))
+        self.recipe = build_recipe(config, model, self.steps)
+        self.runner, self.compile_seconds = compile_for(model, speed, device, self.train_loader, self.test_loader)
+        self.epochs, self.elapsed, self.reached = [], 0.0, {}
+
+    @property
+    def done(self) -> bool:
+        return len(self.epochs) >= self.config.epochs
+
+    def run_epoch(self) -> None:
+        """Train one epoch and test; per-epoch train and eval times measured apart."""
+        config, device, recipe, hooks = self.config, self.device, self.recipe, dict(
+            amp_dtype=self.speed.amp_dtype, channels_last=self.speed.channels_last)
+        epoch = len(self.epochs) + 1
         synchronize(device)
         start = time.perf_counter()
-        train = train_one_epoch(runner, train_loader, recipe.optimizer, device, recipe.loss_fn, config.max_batches,
-                                progress=False, batch_scheduler=recipe.batch_scheduler, **hooks)
+        train = train_one_epoch(self.runner, self.train_loader, recipe.optimizer, device, recipe.loss_fn,
+                                config.max_batches, progress=False, batch_scheduler=recipe.batch_scheduler, **hooks)
         synchronize(device)
         train_seconds = time.perf_counter() - start
-        test = evaluate(runner, test_loader, device, recipe.loss_fn, config.max_batches, **hooks)
+        test = evaluate(self.runner, self.test_loader, device, recipe.loss_fn, config.max_batches, **hooks)
         synchronize(device)
         seconds = time.perf_counter() - start
         if recipe.scheduler is not None:
             recipe.scheduler.step()
-        elapsed += seconds
-        images = min(steps * config.batch_size, num_samples(train_loader))
-        epochs.append({"epoch": epoch, "train_seconds": train_seconds, "seconds": seconds,
-                       "train_images_per_s": images / train_seconds, "test_acc": test["test_acc"],
-                       "train_loss": train["train_loss"]})
+        self.elapsed += seconds
+        images = min(self.steps * config.batch_size, num_samples(self.train_loader))
+        self.epochs.append({"epoch": epoch, "train_seconds": train_seconds, "seconds": seconds,
+                            "train_images_per_s": images / train_seconds, "test_acc": test["test_acc"],
+                            "train_loss": train["train_loss"], "loadavg": list(os.getloadavg())})
         for target in TARGETS:
-            if test["test_acc"] >= target and str(target) not in reached:
-                reached[str(target)] = elapsed
-        print(f"  {name} epoch {epoch}: {images / train_seconds:,.0f} train images/s, {seconds:.1f} s, "
-              f"test {test['test_acc']:.2f}%", flush=True)
-    return {
-        "variant": name, "recipe": config.recipe, "data_path": speed.data_path, "amp": AMP_NAMES[speed.amp_dtype],
-        "channels_last": speed.channels_last, "compile_seconds": compile_seconds, "batch_size": config.batch_size,
-        "epochs": epochs,
-        "train_images_per_s": sum(e["train_images_per_s"] for e in epochs) / len(epochs),
-        "train_seconds_per_epoch": sum(e["train_seconds"] for e in epochs) / len(epochs),
-        "seconds_per_epoch": sum(e["seconds"] for e in epochs) / len(epochs),
-        "seconds_total": elapsed,
-        "final_test_acc": epochs[-1]["test_acc"],
-        **{f"seconds_to_{t}": reached.get(str(t)) for t in TARGETS},
-        "peak_memory_mb": peak_memory_mb(device),
-    }
+            if test["test_acc"] >= target and str(target) not in self.reached:
+                self.reached[str(target)] = self.elapsed
+        print(f"  {self.name} epoch {epoch}: {images / train_seconds:,.0f} train images/s, {seconds:.1f} s, "
+              f"test {test['test_acc']:.2f}%, load {os.getloadavg()[0]:.2f}", flush=True)
+
+    def result(self) -> dict:
+        epochs, config, speed = self.epochs, self.config, self.speed
+        return {
+            "variant": self.name, "recipe": config.recipe, "data_path": speed.data_path,
+            "amp": AMP_NAMES[speed.amp_dtype], "precision": speed.precision,
+            "channels_last": speed.channels_last, "compile_seconds": self.compile_seconds,
+            "batch_size": config.batch_size, "epochs": epochs,
+            "train_images_per_s": sum(e["train_images_per_s"] for e in epochs) / len(epochs),
+            "train_seconds_per_epoch": sum(e["train_seconds"] for e in epochs) / len(epochs),
+            "seconds_per_epoch": sum(e["seconds"] for e in epochs) / len(epochs),
+            "seconds_total": self.elapsed,
+            "final_test_acc": epochs[-1]["test_acc"],
+            **{f"seconds_to_{t}": self.reached.get(str(t)) for t in TARGETS},
+            "peak_memory_mb": peak_memory_mb(self.device),
+        }
+
+
+def run_variants(names: list[str], args: argparse.Namespace, device: torch.device) -> list[dict]:
+    """Set every variant up, then train them in turns, one epoch each per turn; their results in names' order."""
+    variants = []
+    for name in names:
+        print(f"{name}: setting up", flush=True)
+        variants.append(Variant(name, args, device))
+    while not all(v.done for v in variants):
+        for variant in variants:
+            if not variant.done:
+                variant.run_epoch()
+    return [v.result() for v in variants]
 
 
 def seconds(value: float | None, missing: str = "-") -> str:
@@ -106,23 +142,32 @@ def comparisons(results: dict) -> list[str]:
     """The ratios the issue asks about, each from this run's own measurements."""
     by_name = {r["variant"]: r for r in results["variants"]}
     lines = []
-    floors = results.get("floor", {}).get("floors", [])
-    for name in ("kit-seed", "kit-fast"):
-        if name in by_name and floors:
-            train = TRAIN_IMAGES / by_name[name]["train_images_per_s"]  # a whole epoch, even in --quick mode
-            ratios = ", ".join(f"{train / f['floor_seconds']:.2f}x the {f['measure']} floor "
-                               f"({f['floor_seconds']:.3g} s)" for f in floors)
-            amp = by_name[name]["amp"]
-            own = "" if amp == "off" else f" It trains under {amp} autocast, so the {amp} floor is the one it can approach."
-            lines.append(f"- {name}: {train:.3g} s per {TRAIN_IMAGES:,}-image training epoch = {ratios}.{own}")
+    floor = results.get("floor")
+    own_floors = precision_floors(floor) if floor else {}
+    for name in VARIANTS:
+        if name in by_name and own_floors:
+            variant = by_name[name]
+            train = TRAIN_IMAGES / variant["train_images_per_s"]  # a whole epoch, even in --quick mode
+            precision = "fp32" if variant["amp"] == "off" else variant["amp"]
+            own = own_floors.get(precision)
+            if own is None:
+                continue
+            ratio = train / own["floor_seconds"]
+            goal = (f"; within the {GOAL}x goal" if ratio <= GOAL else f"; {ratio / GOAL:.2f}x over the {GOAL}x goal"
+                    ) if name in ("kit-seed", "kit-fast") else ""
+            test = variant["seconds_per_epoch"] - variant["train_seconds_per_epoch"]
+            lines.append(f"- {name} ({precision}): {train:.3g} s per {TRAIN_IMAGES:,}-image training epoch = "
+                         f"**{ratio:.2f}x the {precision} floor** ({own['floor_seconds']:.3g} s, {own['measure']}){goal}; "
+                         f"its test pass adds {test:.3g} s.")
     seed = by_name.get("seed")
-    if seed and "kit-seed" in by_name:
-        kit = by_name["kit-seed"]
-        train_ratio = seed["train_seconds_per_epoch"] / kit["train_seconds_per_epoch"]
-        epoch_ratio = seed["seconds_per_epoch"] / kit["seconds_per_epoch"]
-        lines.append(f"- kit-seed vs seed, same recipe: {train_ratio:.2f}x faster training per epoch, {epoch_ratio:.2f}x "
-                     f"per epoch with the test pass; final test {kit['final_test_acc']:.2f} % vs "
-                     f"{seed['final_test_acc']:.2f} %.")
+    for slow, fast in (("seed", "kit-fp32"), ("seed", "kit-seed"), ("kit-fp32", "kit-seed")):
+        if slow in by_name and fast in by_name:
+            a, b = by_name[slow], by_name[fast]
+            train_ratio = a["train_seconds_per_epoch"] / b["train_seconds_per_epoch"]
+            epoch_ratio = a["seconds_per_epoch"] / b["seconds_per_epoch"]
+            lines.append(f"- {fast} vs {slow}, same recipe: {train_ratio:.2f}x faster training per epoch, "
+                         f"{epoch_ratio:.2f}x per epoch with the test pass; final test {b['final_test_acc']:.2f} % vs "
+                         f"{a['final_test_acc']:.2f} %.")
     if seed and "kit-fast" in by_name:
         target, fast = TARGETS[0], by_name["kit-fast"]
         fast_s, seed_s = fast[f"seconds_to_{target}"], seed[f"seconds_to_{target}"]
@@ -146,7 +191,16 @@ def markdown(results: dict) -> str:
     cudnn = (f", cudnn.benchmark {'on' if env['cudnn_benchmark'] else 'off'}"
              if env["device"].startswith("cuda") and "cudnn_benchmark" in env else "")  # absent in older results
     lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
-              f"torch {env['torch']}, {env['threads']} threads{cudnn}, {results['when']}", ""]
+              f"torch {env['torch']}, {env['threads']} threads{cudnn}, {results['when']}  "]
+    if env.get("cpu"):
+        lines.append(f"CPU: {env['cpu']}  ")
+    if results.get("loadavg"):
+        lines.append("Load average (1, 5, 15 min) at the start / end: "
+                     + " / ".join(", ".join(f"{x:.2f}" for x in results["loadavg"][k]) for k in ("start", "end")) + "  ")
+    precisions = sorted({r["precision"] for r in results["variants"] if r.get("precision")})
+    if precisions:
+        lines.append("Precision: " + "; ".join(f"`{p}`" for p in precisions))
+    lines.append("")
     floor = results.get("floor")
     if floor:
         lines += [f"Compute floor, measured in this run: {floor['epoch_tflop']:.2f} TFLOP per training epoch "
@@ -167,7 +221,7 @@ def markdown(results: dict) -> str:
                      f"{seconds(r[f'seconds_to_{TARGETS[1]}'], 'not reached')} | {r['final_test_acc']:.2f} | "
                      f"{r['peak_memory_mb']:,.0f} |")
     lines += ["", "s/epoch includes the test pass; total s is all epochs with their test passes; times to accuracy "
-              "add up whole epochs (training + test pass).", ""]
+              "add up whole epochs (training + test pass). The variants took turns epoch by epoch.", ""]
     lines += comparisons(results)
     lines += ["", "Peak memory: CUDA = torch.cuda.max_memory_allocated per variant; CPU = the process's peak RSS "
               "so far (ru_maxrss never resets, so later rows include earlier ones; DataLoader workers excluded)."]
@@ -190,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
                         "seed 512, fast 128)")
     parser.add_argument("--lr", type=float, help="learning rate for every variant, the OneCycle peak for the fast "
                         "recipe (default: each recipe's own)")
-    parser.add_argument("--variants", default="seed,kit-seed,kit-fast", help="comma-separated, run in this order")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, set up in this order and "
+                        "trained in turns, one epoch each")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--amp", default="auto", help="kit autocast: auto (bf16 on CUDA and AMX CPUs, else off), off, bf16, fp16")
+    parser.add_argument("--amp", default="auto", help="kit-seed and kit-fast autocast: auto (bf16 on CUDA 8.0+ and on CPUs with AMX or AVX512_BF16, "
+                        "else off), off, bf16, fp16")
     parser.add_argument("--compile", default="off", help="kit torch.compile mode, or off")
     parser.add_argument("--channels-last", default="auto", help="kit memory layout: auto (on except MPS), on, off")
     parser.add_argument("--cudnn-benchmark", choices=("on", "off"), default="off",
@@ -225,22 +281,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.backends.cudnn.benchmark = args.cudnn_benchmark == "on"
 
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(names) - {"seed", "kit-seed", "kit-fast"}
+    unknown = set(names) - set(VARIANTS)
     if unknown:
-        parser.error(f"unknown variants {sorted(unknown)}; choose from seed, kit-seed, kit-fast")
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
     name = device_name(device)
     results = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "environment": {"device": str(device), "device_name": name, "torch": torch.__version__,
                                "threads": torch.get_num_threads(), "python": platform.python_version(),
-                               "cudnn_benchmark": torch.backends.cudnn.benchmark},
-               "quick": args.quick, "variants": []}
+                               "cudnn_benchmark": torch.backends.cudnn.benchmark,
+                               **({"cpu": cpu_description()} if device.type == "cpu" else {})},
+               "quick": args.quick, "loadavg": {"start": list(os.getloadavg())}, "variants": []}
     if not args.no_floor:
         print("measuring the compute floor ...", flush=True)
         results["floor"] = measure_floor(device, repeats=2 if args.quick else 5)
-    for variant in names:
-        print(f"{variant}:", flush=True)
-        results["variants"].append(run_variant(variant, args, device))
+    results["variants"] = run_variants(names, args, device)
+    results["loadavg"]["end"] = list(os.getloadavg())
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = write_report(out, results)

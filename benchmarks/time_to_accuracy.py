@@ -15,9 +15,11 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +39,12 @@ def seconds_to(history: list[dict], target: float) -> float | None:
     return None
 
 
+def sample_load(samples: list[float], stop: threading.Event, every: float = 10.0) -> None:
+    """Append the 1-minute load average to samples every `every` seconds until stop is set."""
+    while not stop.wait(every):
+        samples.append(os.getloadavg()[0])
+
+
 def train(amp: str, args: argparse.Namespace, out: Path) -> dict:
     """One `python -m s5utils train` run; returns its metrics.json with the command and load averages added."""
     command = [sys.executable, "-m", "s5utils", "train", "--recipe", "fast", "--amp", amp, "--seed", str(args.seed),
@@ -44,10 +52,14 @@ def train(amp: str, args: argparse.Namespace, out: Path) -> dict:
     if args.quick:
         command += ["--epochs", "1", "--max-batches", "2", "--num-workers", "0"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    load_before = os.getloadavg()
+    load_before, samples, stop = os.getloadavg(), [], threading.Event()
+    sampler = threading.Thread(target=sample_load, args=(samples, stop), daemon=True)
+    sampler.start()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
     if done.returncode != 0:
         sys.exit(f"{shlex.join(command)} failed:\n{done.stderr[-3000:]}")
     (run_dir,) = [p.parent for p in out.glob("*/metrics.json")]
@@ -55,6 +67,7 @@ def train(amp: str, args: argparse.Namespace, out: Path) -> dict:
     precision = next((line for line in done.stdout.splitlines() if line.startswith("Precision: ")), "")
     record["_bench"] = {"command": "python -m s5utils " + shlex.join(command[3:-2]), "run_dir": run_dir,
                         "load_before": load_before, "load_after": os.getloadavg(), "process_seconds": wall,
+                        "load_samples": samples,
                         "precision_line": precision}
     return record
 
@@ -65,6 +78,8 @@ def row(amp: str, record: dict) -> str:
     epoch = next((r["epoch"] for r in history if r["test_acc"] >= TARGET), None)
     tta = record.get("final_tta", {}).get("test_acc")
     load = ", ".join(f"{x:.2f}" for x in bench["load_before"]) + " / " + ", ".join(f"{x:.2f}" for x in bench["load_after"])
+    if bench["load_samples"]:
+        load += f" (1-min load every 10 s: mean {statistics.mean(bench['load_samples']):.2f}, max {max(bench['load_samples']):.2f})"
     return (f"| `--amp {amp}` | {bench['precision_line'].removeprefix('Precision: ')} | "
             + (f"{reached:.1f} (epoch {epoch})" if reached is not None else f"not reached in {len(history)} epochs")
             + f" | {sum(r['seconds'] for r in history):.1f} | {history[-1]['test_acc']:.2f} | "

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from s5utils.precision import precision_choice
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
 
@@ -16,19 +18,26 @@ def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, t
                            "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "results.json").read_text())
-    assert [v["variant"] for v in results["variants"]] == ["seed", "kit-seed", "kit-fast"]
-    assert [v["batch_size"] for v in results["variants"]] == [64, 64, 64]  # the fast recipe's own 128 gives way
-    seed, kit, fast = results["variants"]
+    assert [v["variant"] for v in results["variants"]] == ["seed", "kit-fp32", "kit-seed", "kit-fast"]
+    assert [v["batch_size"] for v in results["variants"]] == [64] * 4  # the fast recipe's own 128 gives way
+    seed, fp32, kit, fast = results["variants"]
     assert (seed["data_path"], seed["amp"], seed["channels_last"]) == ("loader", "off", False)
+    assert (fp32["recipe"], fp32["data_path"], fp32["amp"], fp32["channels_last"]) == ("seed", "tensor", "off", True)
     assert (kit["recipe"], kit["data_path"], fast["recipe"]) == ("seed", "tensor", "fast")
+    assert kit["precision"] == str(precision_choice("cpu"))  # amp auto: bf16 where the CPU has bf16 units
     assert all(v["train_images_per_s"] > 0 and v["peak_memory_mb"] > 0 for v in results["variants"])
+    assert all(len(v["epochs"]) == 1 and len(v["epochs"][0]["loadavg"]) == 3 for v in results["variants"])
     measures = [f["measure"] for f in results["floor"]["floors"]]
-    assert [m.split(" ", 2)[:2] for m in measures] == [["fp32", "matmul"], ["fp32", "conv4"], ["bf16", "matmul"]]
+    assert [m.split(" ", 2)[:2] for m in measures] == [["fp32", "matmul"], ["fp32", "conv4"], ["bf16", "matmul"],
+                                                       ["bf16", "conv4"]]
     assert all(f["floor_seconds"] > 0 for f in results["floor"]["floors"])
     assert 13.0 < results["floor"]["epoch_tflop"] < 13.8  # Net's forward + backward over 60,000 images
     report = (tmp_path / "RESULTS.md").read_text()
     assert report.startswith("# Benchmark results") and "Quick mode" in report
-    assert "kit-seed vs seed, same recipe:" in report and "x the fp32 matmul 2048^3 floor" in report
+    assert "kit-seed vs seed, same recipe:" in report and "kit-seed vs kit-fp32, same recipe:" in report
+    assert "- kit-fp32 (fp32): " in report and "x the fp32 floor** (" in report
+    assert f"- kit-seed ({'fp32' if kit['amp'] == 'off' else kit['amp']}): " in report and "x goal" in report
+    assert "CPU: " in report and " flags " in report  # the CPU model and its bf16-relevant flags
     assert "| kit-fast | fast | 64 | tensor |" in report
 
 
@@ -41,7 +50,60 @@ def test_bench_refuses_a_bad_value_before_measuring_anything():
 def test_bench_refuses_an_unknown_variant_with_the_choices():
     done = subprocess.run([sys.executable, str(BENCH), "--variants", "seed,turbo"], capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode == 2 and "unknown variants ['turbo']; choose from seed, kit-seed, kit-fast" in done.stderr
+    assert done.returncode == 2 and ("unknown variants ['turbo']; choose from seed, kit-fp32, kit-seed, kit-fast"
+                                     in done.stderr)
+
+
+def test_cpu_epoch_options_quick_times_every_option_side_by_side(mnist_root, tmp_path):
+    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+    done = subprocess.run([sys.executable, str(BENCH.with_name("cpu_epoch_options.py")), "--quick", "--batch-size", "64",
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "options.md").read_text()
+    for option in ("step eager bf16", "step eager fp32", "step 1 thread bf16", "fwd+bwd only bf16", "augment 64",
+                   "eval pass fp32", "eval pass bf16"):
+        assert f"| {option} | " in table
+    assert "x the bf16 floor" in table and "CPU: " in table and "Load average" in table
+    record = json.loads((tmp_path / "options.json").read_text())
+    assert all(len(v) == 1 and v[0] > 0 for v in record["per_round_seconds"].values())
+
+
+def test_cpu_bf16_accuracy_quick_pairs_bf16_with_float32_through_the_cli(mnist_root, tmp_path):
+    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+    done = subprocess.run([sys.executable, str(BENCH.with_name("cpu_bf16_accuracy.py")), "--quick", "--out",
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    readme = (tmp_path / "README.md").read_text()
+    assert "Quick mode" in readme and "Answer: over seeds 1 after 1 epochs, 2 batches per epoch" in readme
+    assert "| 1 | " in readme and "CPU: " in readme and "`bf16: asked for (amp='bf16')" in readme
+    for amp, dtype in (("off", None), ("bf16", "torch.bfloat16")):
+        record = json.loads((tmp_path / f"seed-1-{amp}" / "metrics.json").read_text())
+        assert (record["config"]["amp"], record["speed"]["amp_dtype"], record["config"]["seed"]) == (amp, dtype, 1)
+
+
+def test_time_to_accuracy_quick_runs_the_fast_recipe_in_float32_and_auto(mnist_root, tmp_path):
+    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+    done = subprocess.run([sys.executable, str(BENCH.with_name("time_to_accuracy.py")), "--quick", "--out",
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    readme = (tmp_path / "README.md").read_text()
+    assert "Quick mode" in readme and "| `--amp off` | float32: asked for (amp='off') |" in readme
+    assert f"| `--amp auto` | {precision_choice('cpu')} |" in readme and "CPU: " in readme
+    for amp in ("off", "auto"):
+        record = json.loads((tmp_path / f"amp-{amp}" / "metrics.json").read_text())
+        assert (record["config"]["recipe"], record["config"]["amp"]) == ("fast", amp)
+
+
+def test_seconds_to_sums_epochs_up_to_the_first_hit():
+    spec = importlib.util.spec_from_file_location("time_to_accuracy", BENCH.with_name("time_to_accuracy.py"))
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    history = [{"seconds": 10.0, "test_acc": 98.9}, {"seconds": 11.0, "test_acc": 99.0}, {"seconds": 9.0, "test_acc": 99.5}]
+    assert module.seconds_to(history, 99.0) == 21.0 and module.seconds_to(history, 99.9) is None
 
 
 def seed_run(folder: Path, seed: int, acc: float, data_path: str, amp_dtype=None, epochs=20, first=90.0) -> None:
