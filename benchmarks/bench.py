@@ -30,7 +30,8 @@ from compute_floor import TRAIN_IMAGES, measure_floor, precision_floors  # bench
 from machine import cpu_description, peak_memory_mb  # benchmarks/ is on sys.path when this script runs
 from s5utils.config import ConfigError, make_config
 from s5utils.device import device_name, get_device, set_seed
-from s5utils.experiment import build_loaders, compile_for
+from s5utils.experiment import build_loaders
+from s5utils.speed import compile_for
 from s5utils.models import Net
 from s5utils.recipes import build_recipe
 from s5utils.speed import num_samples, resolve_speed, synchronize

@@ -16,6 +16,7 @@ from .version import __version__
 
 
 RUN_FILES = ("metrics.json", "training_plot.png", "checkpoint.pt", "model.pt")
+EVENT_FILES = "events.out.tfevents.*"  # the run's TensorBoard log (s5utils.tensorboard_log)
 
 
 class RunDirError(FileExistsError):
@@ -43,18 +44,19 @@ def claim_run_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Create path as a run directory; one that already holds a run's files is used only with overwrite=True.
 
     Other files are no run's (papermill's executed notebook, the user's notes) and stay. Overwriting
-    deletes the previous run's own files (metrics.json, plot, checkpoint, weights), nothing else.
+    deletes the previous run's own files (metrics.json, plot, checkpoint, weights, TensorBoard events), nothing else.
     """
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise RunDirError(f"run directory {path} is a file; pass a folder path")
-    if any((path / name).exists() for name in RUN_FILES):
+    earlier = [path / name for name in RUN_FILES if (path / name).exists()] + sorted(path.glob(EVENT_FILES))
+    if earlier:
         if not overwrite:
             raise RunDirError(f"run directory {path} already holds files and is never overwritten silently; "
                               f"pass a new folder, continue it with `python -m s5utils resume {path}`, "
                               "or replace it with --overwrite (overwrite=True)")
-        for name in RUN_FILES:
-            (path / name).unlink(missing_ok=True)
+        for file in earlier:
+            file.unlink()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

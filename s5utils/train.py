@@ -9,7 +9,7 @@ import math
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -22,11 +22,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="IProgress not found")
     from tqdm.auto import tqdm
 
-if TYPE_CHECKING:
-    from .state import TrainingState
-
 LossFn = Callable[..., torch.Tensor]
-Callback = Callable[["TrainingState"], None]  # called with the run's TrainingState after every epoch
+Callback = Callable[..., None]  # callback(state): called with the run's TrainingState (s5utils.state) after every epoch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -150,7 +147,7 @@ def report_test(test: dict) -> None:
           f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)
 
 
-def fit(state: "TrainingState", epochs: int, callbacks: Sequence[Callback] = (), progress: bool = True) -> list[dict]:
+def fit(state, epochs: int, callbacks: Sequence[Callback] = (), progress: bool = True) -> list[dict]:
     """Train and evaluate state until it has `epochs` epochs, printing the seed's lines; returns state.history.
 
     The loop notebooks/S5.ipynb writes out: for each epoch not yet done (a restored state continues after its

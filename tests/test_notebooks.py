@@ -85,3 +85,24 @@ def test_committed_s5_says_how_it_ran_and_prints_no_path_of_the_machine_that_ran
                 if any(root in line for root in ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\"))]
     assert not absolute, f"outputs print paths of the machine that ran them: {absolute[:3]}"
 
+
+
+def test_committed_s5_holds_what_a_person_sees_one_final_bar_per_epoch_and_one_final_figure():
+    nbformat = pytest.importorskip("nbformat")
+    path = ROOT / "notebooks" / "S5.ipynb"
+    assert path.stat().st_size <= 400_000, f"S5.ipynb is {path.stat().st_size:,} bytes: progress frames stored?"
+    nb = nbformat.read(path, as_version=4)
+    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch()" in c.source)
+    epochs = nb.metadata.get("papermill", {}).get("parameters", {}).get("epochs") or 20
+    # Streams merged as Jupyter shows them: about one output per stream, and one figure redrawn in place.
+    assert len(training.outputs) <= 100
+    assert [o.output_type for o in training.outputs].count("display_data") == 1
+    text = "".join(o.text for o in training.outputs if o.output_type == "stream" and o.name == "stdout")
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Epoch ")]
+    assert [lines[i] for i in starts] == [f"Epoch {k}" for k in range(1, epochs + 1)]
+    for i in starts:  # each epoch: its bar's final state, then the test line
+        assert lines[i + 1].startswith("Train: Loss=") and "100%" in lines[i + 1], lines[i + 1]
+        assert lines[i + 2].startswith("Test set: Average loss: "), lines[i + 2]
+    assert text.count("Train: Loss=") == epochs and "\r" not in text
+    assert any(c.cell_type == "code" and "%tensorboard" in c.source for c in nb.cells)

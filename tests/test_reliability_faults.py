@@ -83,9 +83,12 @@ def test_an_existing_run_directory_is_never_overwritten_without_the_flag(mnist_r
     assert (run_dir / "metrics.json").read_text() == '{"status": "completed"}'
 
     (run_dir / "my_notes.txt").write_text("keep me")
+    (run_dir / "events.out.tfevents.1.earlier-run").write_bytes(b"")  # TensorBoard would mix its curves in
     run_recipe(small_config(tmp_path, data_root=str(mnist_root)), run_dir, overwrite=True)
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
     assert (run_dir / "my_notes.txt").read_text() == "keep me"  # overwrite replaces run files only
+    assert [p.name for p in run_dir.glob("events.out.tfevents.*")] != ["events.out.tfevents.1.earlier-run"]
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
 
 
 def test_the_cli_refuses_an_existing_run_directory_in_one_line(tmp_path, capsys):

@@ -150,6 +150,25 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_same_metrics_bit_for_bit(mni
     weights_b = torch.load(tmp_path / "killed" / "model.pt", weights_only=True)
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
 
+    # TensorBoard: the resumed run's curves hold one value per step, the same steps and values as the whole run's
+    # (the resumed writer purges whatever the killed one logged after the checkpoint it resumed from).
+    curves_a, curves_b = scalars(tmp_path / "whole"), scalars(tmp_path / "killed")
+    assert len(list((tmp_path / "killed").glob("events.out.tfevents.*"))) == 2  # the killed writer's, the new one
+    assert curves_b.keys() == curves_a.keys() and "Accuracy/test" in curves_a
+    for tag, points in curves_b.items():
+        steps = [step for step, _ in points]
+        assert len(steps) == len(set(steps)), f"{tag} has a step twice after the resume: {steps}"
+        assert points == curves_a[tag] or tag.startswith("Time/"), tag
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar curve of a run folder's event files as TensorBoard loads them: [(step, value), ...] per tag."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
 
 def test_ctrl_c_keeps_history_plot_and_checkpoint_and_says_how_to_resume(mnist_root, tmp_path):
     run_dir = tmp_path / "run"

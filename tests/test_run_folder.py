@@ -38,6 +38,7 @@ def test_a_completed_run_folder_holds_metrics_checkpoint_plot_and_weights(tmp_pa
     assert load_checkpoint(tmp_path / "run")["epoch"] == 2
     assert (tmp_path / "run" / "training_plot.png").stat().st_size > 10_000
     assert set(torch.load(tmp_path / "run" / "model.pt", weights_only=True)) == {"1.weight", "1.bias"}
+    assert len(list((tmp_path / "run").glob("events.out.tfevents.*"))) == 1  # one TensorBoard writer per run
 
 
 def test_a_fresh_run_never_writes_over_an_earlier_one_but_a_resumed_run_continues_it(tmp_path):
@@ -67,3 +68,18 @@ def test_the_old_name_run_seed_recipe_still_runs_a_recipe_and_says_its_new_name(
     with pytest.warns(DeprecationWarning, match="run_seed_recipe is now run_recipe"):
         run_dir, history = s5utils.run_seed_recipe(config)
     assert len(history) == 1 and json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_run_files_get_the_mode_the_umask_gives_new_files_so_others_on_a_shared_cluster_can_read_them(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        tiny_run(tmp_path / "run", epochs=1)
+    finally:
+        os.umask(previous)
+    names = ["metrics.json", "checkpoint.pt", "model.pt", "training_plot.png"]
+    names += [p.name for p in (tmp_path / "run").glob("events.out.tfevents.*")]
+    modes = {name: stat.S_IMODE((tmp_path / "run" / name).stat().st_mode) for name in names}
+    assert modes == dict.fromkeys(names, 0o644) and len(names) == 5

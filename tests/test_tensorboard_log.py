@@ -1,12 +1,7 @@
 """TensorBoard logging of a run: what the event files hold, a resume's purge, and what a real server shows."""
 import copy
-import json
-import re
-import subprocess
-import sys
 import time
 import types
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 from torch.utils.data import DataLoader, TensorDataset
 
+from tensorboard_server import fetch, start_tensorboard, stop
 from s5utils.tensorboard_log import TensorBoardLogger, batch_stride, read_scalars, write_sweep_experiment
 
 CONFIG = {"lr": 0.1, "epochs": 2, "seed": 0, "max_batches": None, "amp": False, "kernel_sizes": [3, 3]}
@@ -193,40 +189,6 @@ def test_sweep_experiment_is_one_event_file_at_the_sweeps_root(tmp_path):
     assert [v.string_value for v in infos["max_batches"].domain_discrete.values] == ["None"]
     assert infos["amp"].type == api_pb2.DATA_TYPE_BOOL
     assert [m.name.tag for m in experiment.metric_infos] == ["Accuracy/test", "Loss/test"]
-
-
-def start_tensorboard(logdir: Path, log: Path, deadline: float) -> tuple[subprocess.Popen, str]:
-    """A real TensorBoard server on 127.0.0.1 and a free port; returns it and its address once it serves."""
-    exe = Path(sys.executable).parent / "tensorboard"
-    with open(log, "w") as stderr:   # a file, not a pipe: nothing blocks when nobody reads it
-        server = subprocess.Popen([str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
-                                   "--load_fast=false"], stderr=stderr, text=True)
-    while time.monotonic() < deadline and server.poll() is None:
-        # TensorBoard 2.21.0 at http://127.0.0.1:PORT/ (Press CTRL+C to quit)
-        found = re.search(r" at (http://127\.0\.0\.1:\d+)/", log.read_text())
-        if found:
-            return server, found.group(1)
-        time.sleep(0.2)
-    stop(server)
-    raise RuntimeError(f"tensorboard did not serve: {log.read_text()[-2000:]}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """Terminate the server by its PID; kill it if it does not exit within 10 s."""
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-def fetch(url: str, body: dict | None = None):
-    """GET url, or POST body to it as JSON; the JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.load(answer)
 
 
 def test_a_tensorboard_server_shows_a_sweeps_runs_and_hparams_table(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..config import ConfigError
 from ..runs import new_run_dir, write_json_atomic
+from ..tensorboard_log import write_sweep_experiment
 from .cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
 from .plan import check_declared, find_notebooks, grid, plan_runs
 from .results import write_report
@@ -193,6 +194,8 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
                 "fixed": fixed or {}, "zipped": list(zipped), "repeats": repeats, "runs": runs,
                 "torch_threads": options["torch_threads"]}
         write_json_atomic(folder / "sweep.json", plan)
+        # TensorBoard's HParams table: the varied values and the metrics, declared once at the sweep's root.
+        write_sweep_experiment(folder, axes)
         rows = run_plan(folder, plan, dask_client, options, where)
     return folder, rows
 
