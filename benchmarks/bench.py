@@ -189,6 +189,10 @@ def markdown(results: dict) -> str:
     env = results["environment"]
     lines = (["**Quick mode: 5 batches per variant, a check that the script works, not a measurement.**", ""]
              if results["quick"] else [])
+    if results.get("max_batches") and not results["quick"]:
+        lines += [f"**{results['max_batches']} training batches per epoch (--max-batches)**: seconds per training epoch "
+                  "and the floor ratios are scaled to a whole 60,000-image epoch from the measured images/s; test "
+                  "accuracies are those of these short epochs.", ""]
     cudnn = (f", cudnn.benchmark {'on' if env['cudnn_benchmark'] else 'off'}"
              if env["device"].startswith("cuda") and "cudnn_benchmark" in env else "")  # absent in older results
     lines += [f"Command: `{results['command']}`  ", f"Device: {env['device_name']} ({env['device']}), "
@@ -256,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="CUDA: let cuDNN time its conv algorithms for each shape (every variant); off is PyTorch's default")
     parser.add_argument("--num-workers", type=int, default=2, help="seed DataLoader workers")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-batches", type=int, help="training (and test) batches per epoch for every variant "
+                        "(default all; 5 with --quick); images/s and the floor ratios stay per whole epoch")
     parser.add_argument("--no-floor", action="store_true", help="skip measuring the compute floor")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: rewrite RESULTS.md from the results.json already in --out")
@@ -267,10 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         args.epochs = 1
     try:  # before minutes of measuring: a bad value would otherwise stop the run at its first variant
         make_config(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, amp=args.amp,
-                    channels_last=args.channels_last, compile=args.compile, device=args.device)
+                    channels_last=args.channels_last, compile=args.compile, device=args.device,
+                    max_batches=args.max_batches)
     except ConfigError as exc:
         parser.error(str(exc))
-    args.max_batches = 5 if args.quick else None
+    if args.max_batches is None and args.quick:
+        args.max_batches = 5
     out = args.out or (HERE / "quick" if args.quick else HERE)
     if args.report_only:
         if not (out / "results.json").is_file():
@@ -292,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                                "threads": torch.get_num_threads(), "python": platform.python_version(),
                                "cudnn_benchmark": torch.backends.cudnn.benchmark,
                                **({"cpu": cpu_description()} if device.type == "cpu" else {})},
-               "quick": args.quick, "loadavg": {"start": list(os.getloadavg())}, "variants": []}
+               "quick": args.quick, "max_batches": args.max_batches, "loadavg": {"start": list(os.getloadavg())}, "variants": []}
     if not args.no_floor:
         print("measuring the compute floor ...", flush=True)
         results["floor"] = measure_floor(device, repeats=2 if args.quick else 5)
