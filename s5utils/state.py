@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .checkpoint import load_checkpoint, restore_rng_states, rng_states
 from .recipes import Recipe
 from .speed import SpeedOptions, compile_for
-from .train import LossFn, evaluate, steps_per_epoch, train_one_epoch
+from .train import LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
 
 
 class TrainingState:
@@ -40,9 +40,7 @@ class TrainingState:
         self.optimizer, self.scheduler, self.batch_scheduler = optimizer, scheduler, batch_scheduler
         self.loss_fn, self.final_predict = loss_fn, final_predict
         self.train_loader, self.test_loader, self.max_batches = train_loader, test_loader, max_batches
-        # float16 gradients underflow without loss scaling; bf16 and float32 need none.
-        self.grad_scaler = (torch.amp.GradScaler(self.device.type) if self.speed.amp_dtype == torch.float16
-                            else None)
+        self.grad_scaler = make_grad_scaler(self.speed, self.device)
         self.history: list[dict] = []
         self.step = 0
         self.batch_log: list[tuple[int, float, float]] = []

@@ -132,6 +132,11 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn
     return {"test_loss": loss_sum / seen, "test_acc": 100 * correct / seen, "test_correct": correct, "test_seen": seen}
 
 
+def make_grad_scaler(speed, device: torch.device | str) -> torch.amp.GradScaler | None:
+    """The GradScaler float16 autocast needs (its small gradients would underflow), or None for other dtypes."""
+    return torch.amp.GradScaler(torch.device(device).type) if speed.amp_dtype == torch.float16 else None
+
+
 def announce_epoch(optimizer: torch.optim.Optimizer, epoch: int) -> float:
     """Print the seed's `Adjusting learning rate of group i to …` and `Epoch k` lines; returns group 0's lr."""
     lrs = [group["lr"] for group in optimizer.param_groups]

@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import SpeedOptions, autocast_dtype, fit, make_config, precision_choice, resolve_speed, set_seed
+from s5utils import (SpeedOptions, TrainingState, autocast_dtype, fit, make_config, precision_choice, resolve_speed,
+                     set_seed)
 from s5utils.train import make_grad_scaler
 
 CUDA = torch.device("cuda")
@@ -189,8 +190,10 @@ def test_fit_names_the_precision_first_and_trains_under_fp16_with_its_scaler(cap
     data = TensorDataset(torch.randn(64, 1, 8, 8), torch.randint(0, 3, (64,)))
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
     speed = SpeedOptions(amp_dtype=torch.float16, precision="fp16: asked for (amp='fp16'), with a GradScaler")
-    history = fit(model, DataLoader(data, batch_size=16), DataLoader(data, batch_size=32),
-                  torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, speed=speed, progress=False)
+    state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), DataLoader(data, batch_size=16),
+                          DataLoader(data, batch_size=32), speed=speed)
+    history = fit(state, epochs=1, progress=False)
+    assert isinstance(state.grad_scaler, torch.amp.GradScaler)
     out = capsys.readouterr().out
     assert out.startswith("Precision: fp16: asked for (amp='fp16'), with a GradScaler\n")
     assert torch.isfinite(torch.tensor(history[0]["train_loss"]))
