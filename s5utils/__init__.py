@@ -11,7 +11,7 @@ from .layers import LayerStats, layer_stats, layer_table
 from .live_plot import LiveCurves
 from .lr_finder import LRFinderResult, lr_range_test, plot_lr_finder
 from .models import CompactNet, Net
-from .notebook import config_from_globals, data_checksums, open_run
+from .notebook import config_from_globals, data_checksums, open_run, tensorboard_hint, wants_tensorboard
 from .notebook_exec import execute_notebook
 from .plots import load_history, plot_histories, plot_history
 from .precision import PrecisionChoice, autocast_dtype, precision_choice
@@ -50,6 +50,6 @@ __all__ = [
     # Study tools: plots, mistakes, learning rates
     "plot_history", "plot_histories", "load_history", "predict", "Predictions", "take", "image_grid", "gallery",
     "confusion_matrix", "format_confusion", "plot_confusion", "lr_range_test", "LRFinderResult", "plot_lr_finder",
-    # Notebooks: the run folder of a notebook run, and running notebooks (papermill underneath)
-    "open_run", "execute_notebook",
+    # Notebooks: the run folder of a notebook run, TensorBoard in it, and running notebooks (papermill underneath)
+    "open_run", "execute_notebook", "wants_tensorboard", "tensorboard_hint",
 ]

@@ -35,7 +35,9 @@ def notebook_calls(path: Path) -> set[str]:
         if cell["cell_type"] != "code":
             continue
         lines = "".join(cell["source"]).splitlines()
-        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))  # IPython magics
+        # IPython magics become `pass` in place, so a block that holds only magics still parses.
+        code = "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+                         else line for line in lines)
         tree = ast.parse(code)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("s5utils"):
@@ -52,7 +54,7 @@ def notebook_calls(path: Path) -> set[str]:
 
 def test_the_notebook_reader_finds_calls_through_modules_too():
     calls = notebook_calls(ROOT / "notebooks" / "S5.ipynb")
-    assert {"fit", "predict", "gallery", "draw_architecture"} <= calls
+    assert {"TrainingState", "announce_epoch", "predict", "gallery", "draw_architecture"} <= calls
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
