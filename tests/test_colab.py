@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 import s5utils
-from s5utils import ConfigError, make_config
+from s5utils import ConfigError, TrainingState, make_config
 from s5utils.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from s5utils.colab import after_install, open_settings_run, settings_name
 from s5utils.notebook import check_save_to_drive, config_from_globals, open_run
@@ -138,8 +138,9 @@ def fake_run(folder: Path, config, epochs_done: int, finished: bool) -> None:
     model = torch.nn.Linear(2, 2)
     history = [{"epoch": e, "train_loss": 1.0, "test_loss": 1.0, "train_acc": 50.0, "test_acc": 50.0, "lr": 0.1}
                for e in range(1, epochs_done + 1)]
-    save_checkpoint(folder / CHECKPOINT_NAME, model, torch.optim.SGD(model.parameters(), lr=0.1),
-                    history=history, config=config.to_dict())
+    state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), [], [])
+    state.history = history
+    save_checkpoint(folder / CHECKPOINT_NAME, state, config.to_dict())
     recorder = RunRecorder(folder, config.to_dict(), torch.device("cpu"))
     recorder.epoch_end(history)
     if finished:

@@ -2,7 +2,7 @@
 
 Colab is not here, so the test builds what Colab gives a notebook:
 - a fresh virtual environment whose only packages are Colab's preinstalls (torch, torchvision, numpy,
-  matplotlib, tqdm, ipykernel with their dependencies, and ipywidgets). To stay fast and offline for
+  matplotlib, tqdm, ipykernel, tensorboard with their dependencies, and ipywidgets). To stay fast and offline for
   the 4 GB of torch, those come from this checkout's .venv through one .pth file listing a folder of
   links to exactly those distributions; s5utils is not among them, nor anything else;
 - google.colab imported before the first cell (a stand-in package and an IPython startup file), whose
@@ -28,7 +28,7 @@ from packaging.requirements import Requirement
 pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
-COLAB_PREINSTALLS = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "ipykernel")
+COLAB_PREINSTALLS = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "ipykernel", "tensorboard")
 NOT_SHARED = {"pip", "s5utils"}
 SMOKE = ["-p", "epochs", "2", "-p", "max_batches", "3", "-p", "num_workers", "0"]
 DRIVE_RUN = ["-p", "epochs", "3", "-p", "max_batches", "3", "-p", "num_workers", "0", "-p", "save_to_drive", "True"]
