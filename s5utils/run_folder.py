@@ -75,24 +75,22 @@ class RunFolder:
             earlier = load_checkpoint(self.run_dir)["history"] if self.resume else None
             self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier)
         history = self.record["history"]
+        status = ("completed" if exc_type is None else
+                  "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
         try:
             if exc_type is None:
-                self.recorder.finish("completed")
+                self.recorder.finish(status)
                 if self.state is not None:
                     atomic_save(self.state.model.state_dict(), self.run_dir / "model.pt")
-                status = "completed"
-            elif issubclass(exc_type, KeyboardInterrupt):
-                self.recorder.finish("interrupted", "KeyboardInterrupt")
+            elif status == "interrupted":
+                self.recorder.finish(status, "KeyboardInterrupt")
                 report(how_to_continue(self.run_dir, history, "Interrupted"))
-                status = "interrupted"
             elif issubclass(exc_type, NonFiniteLossError):
-                self.recorder.finish("failed", str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch,
-                                                                     "lr": exc.lr, "loss": str(exc.loss)})
+                self.recorder.finish(status, str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch,
+                                                                   "lr": exc.lr, "loss": str(exc.loss)})
                 report(how_to_continue(self.run_dir, history, "Stopped on a non-finite loss", resume=False))
-                status = "failed"
             else:
-                self.recorder.finish("failed", f"{exc_type.__name__}: {exc}")
-                status = "failed"
+                self.recorder.finish(status, f"{exc_type.__name__}: {exc}")
             if self.state is not None:
                 self.tensorboard.finish(self.state, status)
         finally:
