@@ -58,6 +58,15 @@ def train(amp: str, seed: int, args: argparse.Namespace, out: Path) -> dict:
     return record
 
 
+def flags_of(record: dict) -> list[str]:
+    return record["_bench"]["flags"]
+
+
+def load_words(record: dict) -> str:
+    load = record["_bench"].get("load")
+    return f"{load[0]:.2f}" if load else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="seed 1, 1 epoch of 2 batches: a smoke check")
@@ -66,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batches", type=int, default=None, help="batches per epoch (default all; 2 with --quick)")
     parser.add_argument("--out", type=Path, default=None, help="default results/cpu-bf16-accuracy/ "
                         "(a temporary folder with --quick)")
+    parser.add_argument("--report-only", action="store_true", help="train nothing: rewrite README.md from the "
+                        "seed-S-AMP/metrics.json pairs already in --out (e.g. those an interrupted run finished)")
     args = parser.parse_args(argv)
     args.seeds = args.seeds or ([1] if args.quick else [1, 2, 3, 4])
     args.epochs = args.epochs or (1 if args.quick else 2)
@@ -77,8 +88,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU: {cpu}", flush=True)
     started = time.perf_counter()
     runs: dict[tuple[int, str], dict] = {}
+    if args.report_only:
+        for seed in args.seeds:
+            pair = {amp: out / f"seed-{seed}-{amp}" / "metrics.json" for amp in ("off", "bf16")}
+            if all(path.is_file() for path in pair.values()):
+                for amp, path in pair.items():
+                    record = json.loads(path.read_text())
+                    bench = json.loads((path.parent / "bench.json").read_text()) if (path.parent / "bench.json").is_file() else {}
+                    record["_bench"] = {"load": bench.get("load"),
+                                        "precision": bench.get("precision", record.get("speed", {}).get("precision", ""))}
+                    runs[seed, amp] = record
+        args.seeds = sorted({seed for seed, _ in runs})
+        if not args.seeds:
+            sys.exit(f"no seed-S-off / seed-S-bf16 pairs of metrics.json under {out}")
+        config = next(iter(runs.values()))["config"]
+        args.epochs, args.max_batches = config["epochs"], config["max_batches"]
     with tempfile.TemporaryDirectory() as scratch:
-        for i, seed in enumerate(args.seeds):
+        for i, seed in enumerate([] if args.report_only else args.seeds):
             for amp in (("off", "bf16") if i % 2 == 0 else ("bf16", "off")):
                 record = train(amp, seed, args, Path(scratch) / f"{amp}-{seed}")
                 runs[seed, amp] = record
@@ -86,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(keep, ignore_errors=True)
                 keep.mkdir()
                 shutil.copy2(record["_bench"]["run_dir"] / "metrics.json", keep / "metrics.json")
+                (keep / "bench.json").write_text(json.dumps({"load": record["_bench"]["load"], "flags": flags_of(record),
+                                                             "precision": record["_bench"]["precision"]}) + "\n")
                 history = record["history"]
                 print(f"seed {seed} --amp {amp}: test " + ", ".join(f"{r['test_acc']:.2f}" for r in history)
                       + f" %, {sum(r['seconds'] for r in history):.1f} s, load {record['_bench']['load'][0]:.2f}",
@@ -101,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = lambda r: sum(x["seconds"] for x in r["history"]) / len(r["history"])  # noqa: E731
         rows.append(f"| {seed} | {per_epoch(f32)} | {per_epoch(bf16)} | {b - a:+.2f} | {f32['history'][-1]['test_loss']:.4f} | "
                     f"{bf16['history'][-1]['test_loss']:.4f} | {seconds(f32):.1f} | {seconds(bf16):.1f} | "
-                    f"{f32['_bench']['load'][0]:.2f} / {bf16['_bench']['load'][0]:.2f} |")
+                    f"{load_words(f32)} / {load_words(bf16)} |")
     wins = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs), sum(d == 0 for d in diffs)
     p = sign_test(diffs)
     batches = f", {args.max_batches} batches per epoch" if args.max_batches else ""
@@ -121,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{command}` (each run: `python -m s5utils train --amp bf16|off --epochs {args.epochs} --seed S "
         f"--device cpu`{' --max-batches ' + str(args.max_batches) if args.max_batches else ''}, a subprocess; a "
         "seed's two runs follow each other, the order alternating by seed)  ",
-        f"CPU: {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total / 60:.1f} min for all runs  ",
+        f"CPU: {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        + ("" if args.report_only else f"; {total / 60:.1f} min for all runs") + "  ",
         "Precision lines the runs printed: " + "; ".join(f"`{x}`" for x in precisions), "",
         answer, "",
         "| seed | float32 test % by epoch | bf16 test % by epoch | bf16 - float32, last epoch | float32 test loss | "
