@@ -34,7 +34,7 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
                                  "or auto (= tensor)"),
     ("--amp", "amp", "autocast: auto (CUDA: bf16 from compute capability 8.0, fp16 on 7.x, else off; CPU: bf16 "
-                     "with AMX, else off; MPS: off), off, bf16, fp16 (CUDA only)"),
+                     "with AMX or AVX512_BF16, else off; MPS: off), off, bf16, fp16 (CUDA only)"),
     ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
     ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
 ]

@@ -38,7 +38,7 @@ class TrainConfig:
     out_dir: str = "runs"
     recipe: str = "seed"        # seed = SGD + StepLR as in S5; fast = see s5utils/recipes.py
     data_path: str = "auto"     # tensor = MNIST on the device + batched augmentation; loader = seed DataLoader
-    amp: str = "auto"           # autocast dtype: auto = bf16 on CUDA and AMX CPUs, else off; off, bf16, fp16 (CUDA)
+    amp: str = "auto"           # autocast: auto = bf16 on CUDA, AMX or AVX512_BF16 CPUs, else off; bf16, fp16 (CUDA)
     channels_last: str = "auto" # auto = on (measured faster on CPU), on, off
     compile: str = "off"        # torch.compile mode: off, default, reduce-overhead, max-autotune
 
