@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,9 @@ LINE = re.compile(r"^\[epoch (\d+)/(\d+)\] train \d+\.\d\d%, test \d+\.\d\d%, \d
 def test_the_progress_line_has_its_fixed_shape_and_estimates_the_time_left(capsys):
     progress = EpochProgress(4)
     row = {"epoch": 1, "train_acc": 91.5, "test_acc": 97.25, "seconds": 30.0}
-    progress([row])
-    progress([row, {**row, "epoch": 2}])
-    progress([row] * 4)
+    progress(SimpleNamespace(history=[row]))  # a callback receives the TrainingState; this one reads its history
+    progress(SimpleNamespace(history=[row, {**row, "epoch": 2}]))
+    progress(SimpleNamespace(history=[row] * 4))
     first, second, last = capsys.readouterr().out.splitlines()
     assert first == "[epoch 1/4] train 91.50%, test 97.25%, 30.0 s; about 1.5 min left"   # 3 epochs of 30 s
     assert LINE.match(second) and second.startswith("[epoch 2/4]")
