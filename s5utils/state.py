@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .checkpoint import load_checkpoint, restore_rng_states, rng_states
+from .precision import enable_tf32
 from .recipes import Recipe
 from .speed import SpeedOptions, compile_for
 from .train import LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
@@ -37,6 +38,8 @@ class TrainingState:
         self.model = model.to(self.device)
         if self.speed.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if self.speed.tf32 and self.device.type == "cuda":
+            enable_tf32()  # float32 matmuls on TF32 tensor cores (CUDA 8.0 and up), as fit() did before the state
         self.optimizer, self.scheduler, self.batch_scheduler = optimizer, scheduler, batch_scheduler
         self.loss_fn, self.final_predict = loss_fn, final_predict
         self.train_loader, self.test_loader, self.max_batches = train_loader, test_loader, max_batches
