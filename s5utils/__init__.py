@@ -13,7 +13,7 @@ from .lr_finder import LRFinderResult, lr_range_test, plot_lr_finder
 from .models import CompactNet, Net
 from .notebook import config_from_globals, data_checksums, open_run, tensorboard_hint, wants_tensorboard
 from .notebook_exec import execute_notebook
-from .plots import load_history, plot_histories, plot_history
+from .plots import load_history, plot_curves, plot_histories, plot_history
 from .precision import PrecisionChoice, autocast_dtype, precision_choice
 from .progress import EpochProgress
 from .provision import DataError, provision_mnist, verify_mnist
@@ -48,7 +48,8 @@ __all__ = [
     "resume_run", "Checkpointer", "CheckpointError", "save_checkpoint", "load_checkpoint",
     "set_deterministic",
     # Study tools: plots, mistakes, learning rates
-    "plot_history", "plot_histories", "load_history", "predict", "Predictions", "take", "image_grid", "gallery",
+    "plot_history", "plot_curves", "plot_histories", "load_history", "predict", "Predictions", "take", "image_grid",
+    "gallery",
     "confusion_matrix", "format_confusion", "plot_confusion", "lr_range_test", "LRFinderResult", "plot_lr_finder",
     # Notebooks: the run folder of a notebook run, TensorBoard in it, and running notebooks (papermill underneath)
     "open_run", "execute_notebook", "wants_tensorboard", "tensorboard_hint",

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 PANELS = [("train_loss", "Training Loss"), ("train_acc", "Training Accuracy"),
           ("test_loss", "Test Loss"), ("test_acc", "Test Accuracy")]
@@ -20,6 +21,23 @@ def plot_history(history: list[dict]) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)" if key.endswith("acc") else "loss")
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(history: list[dict]) -> Figure:
+    """Two panels side by side: loss and accuracy per epoch, train and test on the same axes (LiveCurves draws it)."""
+    fig = Figure(figsize=(10, 3.4))
+    epochs = [row["epoch"] for row in history]
+    for ax, (what, unit) in zip(fig.subplots(1, 2), [("loss", "loss"), ("acc", "accuracy (%)")]):
+        for split in ("train", "test"):
+            ax.plot(epochs, [row[f"{split}_{what}"] for row in history], marker="o", label=split)
+        ax.set_title("Loss" if what == "loss" else "Accuracy")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     return fig
 
