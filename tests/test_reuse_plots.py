@@ -3,7 +3,7 @@ import json
 import pytest
 from matplotlib.figure import Figure
 
-from s5utils import load_history, plot_histories
+from s5utils import load_history, plot_curves, plot_histories
 
 
 def history(offset):
@@ -32,3 +32,13 @@ def test_one_panel_per_metric_and_one_labelled_line_per_run(tmp_path):
 def test_a_missing_metrics_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no metrics file at .*metrics.json"):
         plot_histories({"lost": tmp_path})
+
+
+def test_the_live_figure_puts_train_and_test_of_each_quantity_on_one_panel():
+    fig = plot_curves(history(0))
+    loss, acc = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["Loss", "Accuracy"]
+    assert all([line.get_label() for line in ax.lines] == ["train", "test"] for ax in fig.axes)
+    assert list(loss.lines[1].get_ydata()) == [r["test_loss"] for r in history(0)]
+    assert list(acc.lines[0].get_ydata()) == [r["train_acc"] for r in history(0)]
+    assert list(acc.lines[0].get_xdata()) == [1, 2, 3]
