@@ -10,7 +10,7 @@ from pathlib import Path
 from .atomic import atomic_save
 from .checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
 from .config import TrainConfig
-from .runs import RunRecorder, claim_run_dir
+from .runs import RunClock, RunRecorder, claim_run_dir
 from .tensorboard_log import TensorBoardLogger
 from .train import NonFiniteLossError
 
@@ -34,6 +34,7 @@ class RunFolder:
         self.config, self.resume = config, resume
         self.checkpointer = Checkpointer(self.run_dir / CHECKPOINT_NAME, config.to_dict())
         self.tensorboard = TensorBoardLogger(self.run_dir, config.to_dict(), config.epochs)
+        self.clock = RunClock()  # metrics.json's started_at and wall_seconds count from here, not epoch 1's end
         self.recorder: RunRecorder | None = None
         self.state = None  # the TrainingState, from the first epoch on
 
@@ -46,7 +47,8 @@ class RunFolder:
         # A resumed run continues the folder's metrics.json: the epochs before this process's first one.
         earlier = state.history[:-1] if self.resume else None
         self.state = state
-        self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), state.device, history=earlier)
+        self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), state.device, history=earlier,
+                                    started=self.clock)
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
 
     def __call__(self, state) -> None:
@@ -73,7 +75,8 @@ class RunFolder:
     def __exit__(self, exc_type, exc, traceback) -> bool:
         if self.recorder is None:  # ended before its first epoch here: the record says how, with what is known
             earlier = load_checkpoint(self.run_dir)["history"] if self.resume else None
-            self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier)
+            self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier,
+                                        started=self.clock)
         history = self.record["history"]
         status = ("completed" if exc_type is None else
                   "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed")

@@ -84,21 +84,32 @@ def environment(device: torch.device | None) -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
+class RunClock:
+    """When this process's part of a run began: the wall-clock time for the record, and a monotonic start."""
+
+    def __init__(self) -> None:
+        self.at, self._start = _now(), time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._start
+
+
 class RunRecorder:
     """Keeps metrics.json in run_dir current after every epoch, and writes the plot at the end."""
 
     def __init__(self, run_dir: Path, config: dict, device: torch.device | None,
-                 history: list[dict] | None = None) -> None:
-        """Start a record; pass the checkpoint's history to continue a resumed run's metrics.json."""
+                 history: list[dict] | None = None, started: "RunClock | None" = None) -> None:
+        """Start a record; pass the checkpoint's history to continue a resumed run's metrics.json, and the
+        clock started when the run began if that was before this record (RunFolder opens it after epoch 1)."""
         self.run_dir = Path(run_dir)
+        self.clock = started or RunClock()
         previous = read_record(run_dir) if history is not None else {}
         self.record = {"status": "running", "config": config, "environment": environment(device),
-                       "started_at": previous.get("started_at", _now()), "wall_seconds": 0.0,
+                       "started_at": previous.get("started_at", self.clock.at), "wall_seconds": 0.0,
                        "history": list(history or [])}
         if history is not None:
-            self.record["resumed"] = previous.get("resumed", []) + [{"at": _now(), "after_epoch": len(history)}]
+            self.record["resumed"] = previous.get("resumed", []) + [{"at": self.clock.at, "after_epoch": len(history)}]
         self._earlier_seconds = previous.get("wall_seconds", 0.0)
-        self._start = time.perf_counter()
         self._save()
 
     @property
@@ -122,5 +133,5 @@ class RunRecorder:
         return self.metrics_path
 
     def _save(self) -> None:
-        self.record["wall_seconds"] = round(self._earlier_seconds + time.perf_counter() - self._start, 3)
+        self.record["wall_seconds"] = round(self._earlier_seconds + self.clock.seconds(), 3)
         write_json_atomic(self.metrics_path, self.record)

@@ -1,5 +1,7 @@
 """RunFolder: one fit() callback that keeps a run folder current, and records how the run ended."""
 import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import torch
@@ -83,3 +85,24 @@ def test_run_files_get_the_mode_the_umask_gives_new_files_so_others_on_a_shared_
     names += [p.name for p in (tmp_path / "run").glob("events.out.tfevents.*")]
     modes = {name: stat.S_IMODE((tmp_path / "run" / name).stat().st_mode) for name in names}
     assert modes == dict.fromkeys(names, 0o644) and len(names) == 5
+
+
+def test_wall_seconds_and_started_at_count_from_the_run_folder_not_from_the_end_of_epoch_one(tmp_path):
+    set_seed(0)
+    loader = DataLoader(TensorDataset(torch.randn(32, 1, 4, 4), torch.randint(0, 3, (32,))), batch_size=16)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+
+    def slow_loss(output, target, **options):  # each batch takes 0.2 s, so the first epoch is long next to the folder's work
+        time.sleep(0.2)
+        return nn.functional.cross_entropy(output, target, **options)
+
+    state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, loader, loss_fn=slow_loss)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    with RunFolder(tmp_path / "run", make_config(epochs=2)) as run:
+        history = fit(state, 2, callbacks=[run], progress=False)
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert history[0]["seconds"] >= 0.4
+    assert record["wall_seconds"] >= sum(row["seconds"] for row in history)
+    assert datetime.fromisoformat(record["started_at"]) <= before + timedelta(seconds=1)
+    assert datetime.fromisoformat(record["started_at"]) + timedelta(seconds=history[0]["seconds"]) <= \
+        datetime.fromisoformat(record["finished_at"]) + timedelta(seconds=1)
