@@ -83,7 +83,8 @@ def row(amp: str, record: dict) -> str:
     return (f"| `--amp {amp}` | {bench['precision_line'].removeprefix('Precision: ')} | "
             + (f"{reached:.1f} (epoch {epoch})" if reached is not None else f"not reached in {len(history)} epochs")
             + f" | {sum(r['seconds'] for r in history):.1f} | {history[-1]['test_acc']:.2f} | "
-            + (f"{tta:.2f}" if tta is not None else "-") + f" | {record['wall_seconds']:.1f} | {load} |")
+            + (f"{tta:.2f}" if tta is not None else "-") + f" | {record['wall_seconds']:.1f} | "
+            + f"{bench['process_seconds']:.1f} | {load} |")
 
 
 def answer(records: dict) -> str:
@@ -139,13 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         "--device cpu`, run one after the other in subprocesses)  ",
         f"CPU: {cpu}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
         f"| amp | precision the run printed | s to {TARGET:g} % | s all epochs | final test % | final test % with TTA | "
-        "wall s (metrics.json) | load avg before / after |",
-        "|---|---|---:|---:|---:|---:|---:|---|"]
+        "wall s (metrics.json) | command s | load avg before / after |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     lines += [row(amp, record) for amp, record in records.items()]
     lines += ["", answer(records)]
     lines += ["", f"s to {TARGET:g} %: the history rows' `seconds` (training + test pass of each epoch) summed up to the "
               f"first epoch whose test accuracy is >= {TARGET:g} %; wall s: the run's own `wall_seconds` "
-              "(data loading, the final TTA pass and writing the run folder included). Load average: "
+              "(data loading, the final TTA pass and writing the run folder included); command s: from starting the "
+              "command to its exit (Python and torch imports included), what a student waits. Load average: "
               "`os.getloadavg()` (1, 5, 15 min) just before and after each run.", "",
               "Each `amp-*/` folder holds that run's `metrics.json` and training plot."]
     (out / "README.md").write_text("\n".join(lines) + "\n")

@@ -3,6 +3,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,15 @@ def test_steps_to_target_says_when_the_folder_holds_no_runs(tmp_path):
     done = subprocess.run([sys.executable, str(BENCH.with_name("steps_to_target.py")), str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and f"no */metrics.json under {tmp_path}" in done.stderr
+
+
+def test_profile_step_splits_the_step_into_convolutions_and_the_rest(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH.with_name("profile_step.py")), "--batch-size", "8", "--steps", "1",
+                           "--rows", "40", "--amp", "off", "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "profile.md").read_text()
+    conv, rest = map(float, re.search(r"convolutions \(forward \+ backward\) ([\d.]+) %, everything else ([\d.]+) %",
+                                      text).groups())
+    assert abs(conv + rest - 100) < 0.2 and 0 < conv < 100
+    assert "| `aten::convolution_backward` | [8, 256, 8, 8]" in text and "autocast dtype None" in text
