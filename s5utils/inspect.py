@@ -8,6 +8,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from .data import MNIST_MEAN, MNIST_STD
+from .train import autocast_to, batch_to_device
 
 
 @dataclass
@@ -42,15 +43,22 @@ def take(dataset: Dataset, n: int, transform=None) -> tuple[torch.Tensor, torch.
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu",
-            max_batches: int | None = None) -> Predictions:
-    """Run model over loader (in eval mode) and keep images, labels, predictions and confidences."""
+            max_batches: int | None = None, *, amp_dtype: torch.dtype | None = None,
+            channels_last: bool = False) -> Predictions:
+    """Run model over loader (in eval mode) and keep images, labels, predictions and confidences.
+
+    amp_dtype and channels_last run the pass as the run's evaluate() does (bf16 halves it on a CPU with bf16 units).
+    """
     model.eval()
+    device = torch.device(device)
     parts = {"images": [], "targets": [], "predicted": [], "confidence": []}
     for batch_idx, (x, y) in enumerate(loader):
         if max_batches is not None and batch_idx >= max_batches:
             break
+        with autocast_to(device, amp_dtype):
+            output = model(batch_to_device(x, device, channels_last))
         # softmax of log_softmax output is the same probabilities, so this works for logits or log-probs.
-        probs = model(x.to(device)).softmax(dim=1).cpu()
+        probs = output.float().softmax(dim=1).cpu()
         conf, pred = probs.max(dim=1)
         for key, value in zip(parts, (x.cpu(), y.cpu(), pred, conf)):
             parts[key].append(value)

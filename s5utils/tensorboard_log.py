@@ -125,7 +125,8 @@ class TensorBoardLogger:
             end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time())
             self.writer.file_writer.add_summary(_summary(
                 metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end)))
-            wrong = predict(state.model, state.test_loader, state.device, max_batches=state.max_batches).wrong()
+            wrong = predict(state.model, state.test_loader, state.device, max_batches=state.max_batches,
+                            amp_dtype=state.speed.amp_dtype, channels_last=state.speed.channels_last).wrong()
             if len(wrong):
                 self.writer.add_figure("Mistakes/test", gallery(wrong, n=24), global_step=state.step)  # closes it
         finally:

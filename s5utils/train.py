@@ -48,14 +48,15 @@ def steps_per_epoch(loader, max_batches: int | None = None) -> int:
     return min(len(loader), max_batches) if max_batches else len(loader)
 
 
-def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
+def autocast_to(device: torch.device, amp_dtype: torch.dtype | None):
     """Autocast to amp_dtype on device's type, or a no-op context when amp_dtype is None."""
     if amp_dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype)
 
 
-def _to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+def batch_to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    """x on device (without waiting for the copy), in channels_last memory format if asked."""
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
@@ -79,9 +80,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     # The with-block closes the bar on any exit (Ctrl-C included), so tqdm never closes it at shutdown.
     with tqdm(total=total, disable=not progress, file=sys.stdout) as bar:
         for batch_idx, (x, y) in _batches(loader, max_batches):
-            x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
+            x, y = batch_to_device(x, device, channels_last), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            with _autocast(device, amp_dtype):
+            with autocast_to(device, amp_dtype):
                 output = model(x)
             loss = loss_fn(output.float(), y)
             batch_correct = (output.argmax(dim=1) == y).sum()
@@ -122,8 +123,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     for _, (x, y) in _batches(loader, max_batches):
-        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
-        with _autocast(device, amp_dtype):
+        x, y = batch_to_device(x, device, channels_last), y.to(device, non_blocking=True)
+        with autocast_to(device, amp_dtype):
             output = model(x) if predict is None else predict(model, x)
         output = output.float()
         loss_sum += loss_fn(output, y, reduction="sum").item()

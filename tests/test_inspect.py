@@ -39,6 +39,21 @@ def test_predict_keeps_every_image_with_label_prediction_and_confidence(mnist_ro
     assert len(wrong) == sum(t != 3 for t in preds.targets.tolist()) and 3 not in wrong.targets.tolist()
 
 
+def test_predict_under_bf16_autocast_and_channels_last_keeps_the_images_as_the_loader_gave_them(mnist_root):
+    _, test = mnist_datasets(mnist_root)
+    loader = DataLoader(Subset(test, range(64)), batch_size=32)
+    torch.manual_seed(0)
+    model = Net().to(memory_format=torch.channels_last)
+    full = predict(model, loader)
+    half = predict(model, loader, amp_dtype=torch.bfloat16, channels_last=True)
+    assert half.images.is_contiguous() and torch.equal(half.images, full.images)
+    assert half.confidence.dtype == torch.float32 and torch.equal(half.targets, full.targets)
+    # bf16 keeps 8 bits of mantissa: the same classes, probabilities within a few per cent
+    assert (half.predicted == full.predicted).float().mean() >= 0.95
+    assert torch.allclose(half.confidence, full.confidence, atol=0.03)
+    assert not torch.equal(half.confidence, full.confidence)   # it did run in bf16
+
+
 def test_wrong_puts_the_most_confident_mistakes_first():
     preds = Predictions(torch.zeros(4, 1, 2, 2), torch.tensor([1, 1, 2, 2]), torch.tensor([0, 1, 0, 0]),
                         torch.tensor([0.6, 0.99, 0.4, 0.9]))

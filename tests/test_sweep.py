@@ -123,10 +123,11 @@ def test_a_bad_grid_value_is_one_line_and_a_nonzero_exit_before_any_run(tmp_path
     assert not (tmp_path / "runs").exists()
 
 
-def sweep_s5(tmp_path: Path, mnist_root: Path, *flags: str) -> tuple[subprocess.CompletedProcess, Path]:
+def sweep_s5(tmp_path: Path, mnist_root: Path, *flags: str,
+             seeds: tuple[str, ...] = ("1", "2")) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path / f"runs{len(list(tmp_path.glob('runs*')))}"
     env = dict(os.environ, S5UTILS_DATA=str(mnist_root), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--seed", "1", "2", "--epochs", "1",
+    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--seed", *seeds, "--epochs", "1",
                            "--max-batches", "10", "--num-workers", "0", "--out", str(out), *flags],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -138,7 +139,8 @@ def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_
     # 10 batches: enough for 1 and 2 torch threads to give different losses (`python benchmarks/sweep_threads.py
     # --max-batches 10`), so equal numbers here mean equal thread counts and nothing else differing between sweeps.
     parallel, folder = sweep_s5(tmp_path, mnist_root, "--workers", "2")
-    serial, serial_folder = sweep_s5(tmp_path, mnist_root, "--workers", "1", "--torch-threads", "1")
+    # The serial reference is seed 2 alone: the seed a second worker process took, at half the cost of both.
+    _, serial_folder = sweep_s5(tmp_path, mnist_root, "--workers", "1", "--torch-threads", "1", seeds=("2",))
     assert "on a local cluster of 2 worker process(es), 1 torch thread(s) each" in parallel.stdout
     for name in ("01-seed1", "02-seed2"):
         assert f"{name}: [epoch 1/1] train " in parallel.stdout       # one line per epoch, from the worker
@@ -148,12 +150,15 @@ def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_
         assert (manifest["status"], manifest["attempts"], manifest["torch_threads"]) == ("completed", 1, 1)
         assert manifest["kernel"]["torch"] and manifest["notebook_sha256"] == json.loads(
             (folder / "sweep.json").read_text())["runs"][0]["notebook_sha256"]
+    serial_run = serial_folder / "01"                                  # one run: nothing varies to name it by
+    assert json.loads((serial_run / "manifest.json").read_text())["torch_threads"] == 1
+    assert json.loads((serial_run / "metrics.json").read_text())["config"]["seed"] == 2
+
+    def numbers(run_dir: Path) -> list[dict]:
         history = json.loads((run_dir / "metrics.json").read_text())["history"]
-        serial_history = json.loads((serial_folder / name / "metrics.json").read_text())["history"]
-        assert json.loads((serial_folder / name / "manifest.json").read_text())["torch_threads"] == 1
-        numbers = [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k} for row in history]
-        assert numbers == [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k}
-                           for row in serial_history]
+        return [{k: v for k, v in row.items() if "seconds" not in k and "per_s" not in k} for row in history]
+    assert numbers(folder / "02-seed2") == numbers(serial_run)
+    assert numbers(folder / "01-seed1") != numbers(serial_run)          # the seeds differ, so the check can fail
     workers = {json.loads((folder / n / "manifest.json").read_text())["worker"] for n in ("01-seed1", "02-seed2")}
     assert len(workers) == 2                                             # both processes took a run
     assert "Sweep: 2 of 2 runs completed" in parallel.stdout

@@ -13,6 +13,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from torch.utils.data import DataLoader, TensorDataset
 
 from tensorboard_server import fetch, start_tensorboard, stop
+from s5utils.speed import SpeedOptions
 from s5utils.tensorboard_log import TensorBoardLogger, batch_stride, read_scalars, write_sweep_experiment
 
 CONFIG = {"lr": 0.1, "epochs": 2, "seed": 0, "max_batches": None, "amp": False, "kernel_sizes": [3, 3]}
@@ -29,7 +30,8 @@ def tiny_state(seed: int = 0, labels: int | None = None) -> types.SimpleNamespac
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
     return types.SimpleNamespace(history=[], step=0, steps_per_epoch=len(loaders[0]), batch_log=[], model=model,
                                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1), train_loader=loaders[0],
-                                 test_loader=loaders[1], device=torch.device("cpu"), max_batches=None)
+                                 test_loader=loaders[1], device=torch.device("cpu"), max_batches=None,
+                                 speed=SpeedOptions())
 
 
 def train(state, logger, until_epoch: int) -> None:
@@ -146,6 +148,29 @@ def test_a_run_without_mistakes_logs_no_mistakes_figure(tmp_path):
     logger.finish(state, "completed")
     assert state.history[-1]["test_acc"] == 100.0
     assert accumulator(tmp_path).Tags()["images"] == []
+
+
+class RecordsPrecision(nn.Module):
+    """model's output, noting for each call whether CPU autocast was on and its dtype."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.calls = model, []
+
+    def forward(self, x):
+        self.calls.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return self.model(x)
+
+
+def test_the_mistakes_pass_runs_in_the_runs_precision(tmp_path):
+    state = tiny_state()
+    logger = TensorBoardLogger(tmp_path, CONFIG, epochs=2)
+    train(state, logger, 1)
+    state.model = RecordsPrecision(state.model)
+    state.speed = SpeedOptions(amp_dtype=torch.bfloat16, channels_last=True)
+    logger.finish(state, "completed")
+    assert state.model.calls == [(True, torch.bfloat16)] * len(state.test_loader)
+    assert accumulator(tmp_path).Tags()["images"] == ["Mistakes/test"]
 
 
 def killed_then_resumed(state, logger: TensorBoardLogger) -> TensorBoardLogger:
