@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs
 
-# make run executes notebooks/S5.ipynb with papermill (through s5utils.run_notebook, which prints the notebook's
+# make run executes notebooks/S5.ipynb with papermill (through s5utils.notebooks.run_notebook, which prints the notebook's
 # one line per epoch while it runs); the overrides become its parameters.
 NOTEBOOK_ARGS := $(if $(EPOCHS),-p epochs $(EPOCHS)) $(if $(BATCH_SIZE),-p batch_size $(BATCH_SIZE)) \
 	$(if $(LR),-p lr $(LR)) $(if $(SEED),-p seed $(SEED)) $(if $(DEVICE),-p device $(DEVICE)) \
@@ -19,7 +19,7 @@ TRAIN_ARGS := --out $(OUT) \
 	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA)) \
 	$(if $(RECIPE),--recipe $(RECIPE)) $(if $(AMP),--amp $(AMP))
 
-.PHONY: run train test browser data summary clean colab
+.PHONY: run train test lint format browser data summary clean colab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,16 @@ run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a n
 train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train
 	$(BIN)/python -m s5utils train $(TRAIN_ARGS)
 
-test: $(VENV)/.installed browser  ## set up, then run the whole test suite (notebooks with nbval included)
+test: $(VENV)/.installed browser lint  ## set up, lint, then run the whole test suite (notebooks with nbval included)
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed  ## ruff: the lint rules and the format check of pyproject.toml (what CI runs)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed  ## ruff: fix what can be fixed, then format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # The JupyterLab test drives a headless Chromium; install Debian's where we may, else that test skips.
 browser:

@@ -9,6 +9,7 @@ AVX512_BF16 or a GPU). The floor is the time an epoch would take at that through
 no optimizer, no Python overhead; a precision's floor is the fastest of its measures (`precision_floors`).
 bench.py measures the same floors in its own run.
 """
+
 import argparse
 import sys
 import time
@@ -20,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from s5utils.device import device_name, get_device
 from s5utils.models import Net
-from s5utils.speed import synchronize
+from s5utils.training.speed import synchronize
 
 TRAIN_IMAGES = 60_000
 
@@ -48,16 +49,15 @@ def best_seconds(fn, device: torch.device, repeats: int) -> float:
     return min(times)
 
 
-def matmul_flops_per_s(device: torch.device, repeats: int, n: int = 2048,
-                       dtype: torch.dtype = torch.float32) -> float:
+def matmul_flops_per_s(device: torch.device, repeats: int, n: int = 2048, dtype: torch.dtype = torch.float32) -> float:
     """Throughput of an n x n matmul in dtype."""
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     return 2 * n**3 / best_seconds(lambda: a @ b, device, repeats)
 
 
-def conv_flops_per_s(device: torch.device, repeats: int, batch_size: int,
-                     dtype: torch.dtype = torch.float32) -> float:
-    """Throughput of Net's conv4 (128 -> 256 channels, 3x3, on 10x10 maps) in dtype, forward + backward, channels_last."""
+def conv_flops_per_s(device: torch.device, repeats: int, batch_size: int, dtype: torch.dtype = torch.float32) -> float:
+    """Throughput of Net's conv4 (128 -> 256 channels, 3x3, on 10x10 maps) in dtype, forward + backward,
+    channels_last."""
     conv = nn.Conv2d(128, 256, 3).to(device, dtype=dtype, memory_format=torch.channels_last)
     x = torch.randn(batch_size, 128, 10, 10, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
     x.requires_grad_(True)
@@ -69,13 +69,21 @@ def conv_flops_per_s(device: torch.device, repeats: int, batch_size: int,
 def measure_floor(device: torch.device, batch_size: int = 512, repeats: int = 5) -> dict:
     """Net's training FLOPs per epoch and, per throughput measured, the epoch's floor in seconds."""
     epoch_flops = training_flops_per_image(Net().to(device), device, batch_size) * TRAIN_IMAGES
-    rates = {"fp32 matmul 2048^3": matmul_flops_per_s(device, repeats),
-             f"fp32 conv4 fwd+bwd, batch {batch_size}, channels_last": conv_flops_per_s(device, repeats, batch_size),
-             "bf16 matmul 2048^3": matmul_flops_per_s(device, repeats, dtype=torch.bfloat16),
-             f"bf16 conv4 fwd+bwd, batch {batch_size}, channels_last": conv_flops_per_s(device, repeats, batch_size, torch.bfloat16)}
-    return {"epoch_tflop": epoch_flops / 1e12,
-            "floors": [{"measure": label, "gflop_per_s": rate / 1e9, "floor_seconds": epoch_flops / rate}
-                       for label, rate in rates.items()]}
+    rates = {
+        "fp32 matmul 2048^3": matmul_flops_per_s(device, repeats),
+        f"fp32 conv4 fwd+bwd, batch {batch_size}, channels_last": conv_flops_per_s(device, repeats, batch_size),
+        "bf16 matmul 2048^3": matmul_flops_per_s(device, repeats, dtype=torch.bfloat16),
+        f"bf16 conv4 fwd+bwd, batch {batch_size}, channels_last": conv_flops_per_s(
+            device, repeats, batch_size, torch.bfloat16
+        ),
+    }
+    return {
+        "epoch_tflop": epoch_flops / 1e12,
+        "floors": [
+            {"measure": label, "gflop_per_s": rate / 1e9, "floor_seconds": epoch_flops / rate}
+            for label, rate in rates.items()
+        ],
+    }
 
 
 def precision_floors(floor: dict) -> dict[str, dict]:
@@ -97,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     device = get_device(args.device)
     floor = measure_floor(device, args.batch_size, args.repeats)
     print(f"device: {device_name(device)} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"Net training FLOPs: {floor['epoch_tflop']:.2f} TFLOP per epoch of {TRAIN_IMAGES:,} images "
-          "(forward + backward)")
+    print(
+        f"Net training FLOPs: {floor['epoch_tflop']:.2f} TFLOP per epoch of {TRAIN_IMAGES:,} images "
+        "(forward + backward)"
+    )
     for row in floor["floors"]:
-        print(f"{row['measure']}: {row['gflop_per_s']:,.1f} GFLOP/s -> floor {row['floor_seconds']:,.1f} s per epoch, "
-              f"{TRAIN_IMAGES / row['floor_seconds']:,.0f} images/s at most")
+        print(
+            f"{row['measure']}: {row['gflop_per_s']:,.1f} GFLOP/s -> floor {row['floor_seconds']:,.1f} s per epoch, "
+            f"{TRAIN_IMAGES / row['floor_seconds']:,.0f} images/s at most"
+        )
     for precision, row in precision_floors(floor).items():
         print(f"{precision} floor: {row['floor_seconds']:,.1f} s per epoch ({row['measure']})")
     return 0

@@ -16,7 +16,7 @@ nvidia-smi -L
 python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())"
 mkdir -p $D/MNIST/raw
 for f in .devdata/*-ubyte.gz; do gunzip -c "$f" > "$D/MNIST/raw/$(basename "$f" .gz)"; done
-python3 -c "from s5utils.provision import verify_mnist; verify_mnist('$D'); print('MNIST md5 ok')" || exit 1
+python3 -c "from s5utils.data.provision import verify_mnist; verify_mnist('$D'); print('MNIST md5 ok')" || exit 1
 
 TIMEOUT=240 bench A-reduce-overhead --variants kit-seed,kit-fast --compile reduce-overhead
 graphs=$?

@@ -1,4 +1,5 @@
 """The peak memory a benchmark used, on any device."""
+
 import resource
 import sys
 
@@ -21,6 +22,7 @@ def cpu_description() -> str:
     flags avx2 avx512f avx512_bf16 avx512_vnni, no amx_tile amx_bf16' (Linux; platform's words elsewhere)."""
     import platform
     from pathlib import Path
+
     fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -31,6 +33,8 @@ def cpu_description() -> str:
     flags = set(fields.get("flags", "").split())
     have = [f for f in BF16_FLAGS if f in flags]
     lack = [f for f in BF16_FLAGS if f not in flags]
-    return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, model "
-            f"{fields.get('model', '?')}), {torch.get_num_threads()} threads, flags {' '.join(have) or 'none'}"
-            + (f", no {' '.join(lack)}" if lack else ""))
+    return (
+        f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, model "
+        f"{fields.get('model', '?')}), {torch.get_num_threads()} threads, flags {' '.join(have) or 'none'}"
+        + (f", no {' '.join(lack)}" if lack else "")
+    )

@@ -1,7 +1,8 @@
 """Summarize the fast recipe's seed runs: final test accuracy per seed, with and without TTA, and the medians.
 
-    python benchmarks/recipe_seeds.py [results/fast-recipe]
+python benchmarks/recipe_seeds.py [results/fast-recipe]
 """
+
 import json
 import statistics
 import sys
@@ -16,8 +17,16 @@ def main(argv: list[str] | None = None) -> int:
         record = json.loads(path.read_text())
         history = record["history"]
         tta = record.get("final_tta", {}).get("test_acc")
-        rows.append((record["config"]["seed"], record["status"], len(history), history[-1]["test_acc"], tta,
-                     sum(row["seconds"] for row in history)))
+        rows.append(
+            (
+                record["config"]["seed"],
+                record["status"],
+                len(history),
+                history[-1]["test_acc"],
+                tta,
+                sum(row["seconds"] for row in history),
+            )
+        )
     if not rows:
         print(f"no seed-*/metrics.json under {root}", file=sys.stderr)
         return 1
@@ -25,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---:|---|---:|---:|---:|---:|")
     for seed, status, epochs, acc, tta, seconds in rows:
         print(f"| {seed} | {status} | {epochs} | {acc:.2f} | {'-' if tta is None else f'{tta:.2f}'} | {seconds:.0f} |")
-    print(f"\nmedian test accuracy: {statistics.median(r[3] for r in rows):.2f} % "
-          f"(with TTA: {statistics.median(r[4] for r in rows if r[4] is not None):.2f} %), {len(rows)} seeds")
+    print(
+        f"\nmedian test accuracy: {statistics.median(r[3] for r in rows):.2f} % "
+        f"(with TTA: {statistics.median(r[4] for r in rows if r[4] is not None):.2f} %), {len(rows)} seeds"
+    )
     return 0
 
 

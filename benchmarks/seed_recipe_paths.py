@@ -16,6 +16,7 @@ one sweep, its tables rebuilt from these recorded runs (nothing is trained; drop
     python -m s5utils sweep --seed 1 2 3 4 5 6 7 8 9 10 11 12 --epochs 20 --data-path loader tensor \
         --amp off bf16 --channels-last off on --zip data-path amp channels-last --report-from results/seed-variance
 """
+
 import itertools
 import json
 import statistics
@@ -43,8 +44,12 @@ def seed_recipe_runs(root: Path) -> dict[str, dict[int, list[tuple[float, float,
     for path in sorted(root.rglob("metrics.json")):
         record = json.loads(path.read_text())
         config = record["config"]
-        if (record.get("status") != "completed" or config.get("recipe", "seed") != "seed"
-                or config["epochs"] != SEED_EPOCHS or config.get("max_batches") is not None):
+        if (
+            record.get("status") != "completed"
+            or config.get("recipe", "seed") != "seed"
+            or config["epochs"] != SEED_EPOCHS
+            or config.get("max_batches") is not None
+        ):
             continue
         history = record["history"]  # epoch 1 too: the seed recipe's fate shows there
         groups[path_label(record)][config["seed"]].append((history[-1]["test_acc"], history[0]["test_acc"], path))
@@ -79,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     for label, seeds in sorted(groups.items()):
         accs = [acc for acc, _, _ in first_runs(seeds)]
         summary = describe(accs)
-        print(f"| {label} | {', '.join(map(str, sorted(seeds)))} | {summary['median']:.2f} | "
-              f"{summary['mean']:.2f} | {summary['min']:.2f} | {summary['max']:.2f} | "
-              f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |")
-    print(f"\nBy the first epoch (a slow start, test accuracy < {SLOW_START:g} % after epoch 1, costs the recipe most):\n")
+        print(
+            f"| {label} | {', '.join(map(str, sorted(seeds)))} | {summary['median']:.2f} | "
+            f"{summary['mean']:.2f} | {summary['min']:.2f} | {summary['max']:.2f} | "
+            f"{sum(a >= 98.55 for a in accs)} of {len(accs)} |"
+        )
+    print(
+        f"\nBy the first epoch (a slow start, test accuracy < {SLOW_START:g} % after epoch 1, costs the recipe most):\n"
+    )
     print("| path, autocast | slow starts | median final % after a slow start | median final % otherwise |")
     print("|---|---:|---:|---:|")
     for label, seeds in sorted(groups.items()):
@@ -99,15 +108,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         diffs = [a[seed][0][0] - b[seed][0][0] for seed in shared]
         wins, losses = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
-        print(f"| {label_a} | {label_b} | {', '.join(map(str, shared))} | {wins} | {losses} | "
-              f"{len(diffs) - wins - losses} | {statistics.median(diffs):+.2f} | {sign_test(wins, losses):.3f} |")
+        print(
+            f"| {label_a} | {label_b} | {', '.join(map(str, shared))} | {wins} | {losses} | "
+            f"{len(diffs) - wins - losses} | {statistics.median(diffs):+.2f} | {sign_test(wins, losses):.3f} |"
+        )
     print("\nEvery seed of each group, unpaired (the first run of each):\n")
     print("| A | B | seeds of A | seeds of B | median A - median B (points) | rank-sum p |")
     print("|---|---|---:|---:|---:|---:|")
     for (label_a, a), (label_b, b) in itertools.combinations(sorted(groups.items()), 2):
         accs_a, accs_b = [acc for acc, _, _ in first_runs(a)], [acc for acc, _, _ in first_runs(b)]
-        print(f"| {label_a} | {label_b} | {len(accs_a)} | {len(accs_b)} | "
-              f"{statistics.median(accs_a) - statistics.median(accs_b):+.2f} | {rank_sum_test(accs_a, accs_b):.3f} |")
+        print(
+            f"| {label_a} | {label_b} | {len(accs_a)} | {len(accs_b)} | "
+            f"{statistics.median(accs_a) - statistics.median(accs_b):+.2f} | {rank_sum_test(accs_a, accs_b):.3f} |"
+        )
     return 0
 
 

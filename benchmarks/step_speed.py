@@ -8,6 +8,7 @@ from other processes hurts every combination alike: the measurement behind the `
 and `amp` defaults (s5utils/speed.py). With --compile, each combination also runs torch.compile'd
 (that mode), its first step (the compile) timed apart.
 """
+
 import argparse
 import statistics
 import sys
@@ -18,11 +19,17 @@ import torch.nn.functional as F
 
 from s5utils.device import device_name, get_device, set_seed
 from s5utils.models import Net
-from s5utils.speed import synchronize
+from s5utils.training.speed import synchronize
 
 
-def images_per_s(device: torch.device, batch_size: int, steps: int, channels_last: bool,
-                 amp_dtype: torch.dtype | None, compile_mode: str | None = None) -> tuple[float, float]:
+def images_per_s(
+    device: torch.device,
+    batch_size: int,
+    steps: int,
+    channels_last: bool,
+    amp_dtype: torch.dtype | None,
+    compile_mode: str | None = None,
+) -> tuple[float, float]:
     """(median training images/s over `steps` SGD steps after 3 warm-up steps, seconds of the first step)."""
     set_seed(0)
     model = Net().to(device)
@@ -34,7 +41,7 @@ def images_per_s(device: torch.device, batch_size: int, steps: int, channels_las
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     forward = torch.compile(model, mode=compile_mode) if compile_mode else model
     times = []
-    for step in range(3 + steps):
+    for _ in range(3 + steps):
         synchronize(device)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
@@ -53,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--compile", metavar="MODE", help="also time each combination under torch.compile(mode=MODE), "
-                        "e.g. default, reduce-overhead, max-autotune")
+    parser.add_argument(
+        "--compile",
+        metavar="MODE",
+        help="also time each combination under torch.compile(mode=MODE), e.g. default, reduce-overhead, max-autotune",
+    )
     args = parser.parse_args(argv)
     device = get_device(args.device)
     dtypes = {"off": None, "bf16": torch.bfloat16}
@@ -68,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             rate, first_step = images_per_s(device, args.batch_size, args.steps, cl, dtypes[name], mode)
             best[cl, name, mode] = max(best[cl, name, mode], rate)
             first.setdefault((cl, name, mode), first_step)  # round 1: later rounds hit the compile cache
-    print(f"device: {device_name(device)} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"batch {args.batch_size}, best of {args.rounds} rounds of the median of {args.steps} steps")
+    print(
+        f"device: {device_name(device)} ({device}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"batch {args.batch_size}, best of {args.rounds} rounds of the median of {args.steps} steps"
+    )
     print("| channels_last | amp | compile | train images/s | first step s |\n|---|---|---|---:|---:|")
     for (cl, name, mode), rate in best.items():
         print(f"| {cl} | {name} | {mode or 'off'} | {rate:,.0f} | {first[cl, name, mode]:.1f} |")

@@ -6,6 +6,7 @@ Steps, not seconds: on a GPU a training step costs about the same at any of thes
 bound by launches, not arithmetic; benchmarks/cuda-h200/), so steps times the step time measured
 there estimates a run's time to a target on that card.
 """
+
 import json
 import math
 import sys
@@ -37,12 +38,23 @@ def main(argv: list[str] | None = None) -> int:
         record = json.loads(path.read_text())
         config, history = record["config"], record["history"]
         per_epoch = math.ceil(TRAIN_IMAGES / config["batch_size"])
-        rows.append((config["recipe"], config["batch_size"], config["lr"], config["epochs"], config["seed"],
-                     ", ".join(f"{row['test_acc']:.2f}" for row in history),
-                     *(steps_to(history, t, per_epoch) for t in TARGETS)))
+        rows.append(
+            (
+                config["recipe"],
+                config["batch_size"],
+                config["lr"],
+                config["epochs"],
+                config["seed"],
+                ", ".join(f"{row['test_acc']:.2f}" for row in history),
+                *(steps_to(history, t, per_epoch) for t in TARGETS),
+            )
+        )
     rows.sort(key=lambda r: r[:5])
-    print("| recipe | batch | peak lr | epochs | seed | test % after each epoch | "
-          + " | ".join(f"steps to {t} %" for t in TARGETS) + " |")
+    print(
+        "| recipe | batch | peak lr | epochs | seed | test % after each epoch | "
+        + " | ".join(f"steps to {t} %" for t in TARGETS)
+        + " |"
+    )
     print("|---|---:|---:|---:|---:|---|" + "---:|" * len(TARGETS))
     for *head, accs, s1, s2 in rows:
         cells = ["-" if s is None else f"{s:,}" for s in (s1, s2)]

@@ -4,12 +4,14 @@ A kill mid-write leaves the old file whole and no temporary behind. tempfile.mks
 0600, so the file is given the umask's mode before the rename: run folders on a shared cluster stay
 readable by others (0644 under the usual umask 022), as a plain open() would make them.
 """
+
 import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 
 def umask() -> int:

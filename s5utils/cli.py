@@ -1,12 +1,13 @@
 """`python -m s5utils {data,summary,train,resume,sweep}`: provision MNIST, print the model table, train or resume
 a run, sweep the notebook over a grid."""
+
 import argparse
 import difflib
 import json
 import sys
 
-from .config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
-from .sweep.cli import add_sweep_parser, run_sweep_command
+from s5utils.config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
+from s5utils.sweep.cli import add_sweep_parser, run_sweep_command
 
 DEFAULTS = TrainConfig()
 
@@ -14,8 +15,11 @@ DEFAULTS = TrainConfig()
 def default_text(name: str) -> str:
     """A flag's default for --help; epochs, batch size, lr and momentum depend on the recipe."""
     if name in RECIPE_DEFAULTS["seed"]:
-        return "the recipe's own: " + ", ".join(f"{recipe} {values[name]}" for recipe, values in RECIPE_DEFAULTS.items())
+        return "the recipe's own: " + ", ".join(
+            f"{recipe} {values[name]}" for recipe, values in RECIPE_DEFAULTS.items()
+        )
     return str(getattr(DEFAULTS, name))
+
 
 TRAIN_FLAGS = [  # (flag, config name, help)
     ("--epochs", "epochs", "training epochs"),
@@ -31,10 +35,17 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ("--data-root", "data_root", "data folder"),
     ("--out", "out_dir", "folder that receives the new run directory"),
     ("--recipe", "recipe", "seed (S5's SGD + StepLR) or fast (OneCycle, 6 epochs; see s5utils/recipes.py)"),
-    ("--data-path", "data_path", "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) "
-                                 "or auto (= tensor)"),
-    ("--amp", "amp", "autocast: auto (CUDA: bf16 from compute capability 8.0, fp16 on 7.x, else off; CPU: bf16 "
-                     "with AMX or AVX512_BF16, else off; MPS: off), off, bf16, fp16 (CUDA only)"),
+    (
+        "--data-path",
+        "data_path",
+        "tensor (MNIST on the device, batched augmentation), loader (seed DataLoader) or auto (= tensor)",
+    ),
+    (
+        "--amp",
+        "amp",
+        "autocast: auto (CUDA: bf16 from compute capability 8.0, fp16 on 7.x, else off; CPU: bf16 "
+        "with AMX or AVX512_BF16, else off; MPS: off), off, bf16, fp16 (CUDA only)",
+    ),
     ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
     ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
 ]
@@ -60,20 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("summary", help="print the seed network's layer table").add_argument("--debug", **debug)
 
-    train = commands.add_parser("train", allow_abbrev=False,  # so --epoch is an error, not --epochs
-                                help="train Net with the seed recipe and record a new run directory")
+    train = commands.add_parser(
+        "train",
+        allow_abbrev=False,  # so --epoch is an error, not --epochs
+        help="train Net with the seed recipe and record a new run directory",
+    )
     # Values stay strings here: make_config() is the one validator for every entry point.
     for flag, name, help_text in TRAIN_FLAGS:
-        train.add_argument(flag, dest=name, metavar=name.upper(),
-                           help=f"{help_text} (default: {default_text(name)})")
-    train.add_argument("--deterministic", action="store_const", const="true",
-                       help="CUDA: deterministic kernels (torch.use_deterministic_algorithms), slower")
+        train.add_argument(flag, dest=name, metavar=name.upper(), help=f"{help_text} (default: {default_text(name)})")
+    train.add_argument(
+        "--deterministic",
+        action="store_const",
+        const="true",
+        help="CUDA: deterministic kernels (torch.use_deterministic_algorithms), slower",
+    )
     train.add_argument("--run-dir", help="exact run directory instead of a new one under --out")
     train.add_argument("--overwrite", action="store_true", help="allow --run-dir to replace an existing run")
     train.add_argument("--debug", **debug)
 
-    resume = commands.add_parser("resume", allow_abbrev=False,
-                                 help="continue a run from its checkpoint.pt, bit for bit")
+    resume = commands.add_parser(
+        "resume", allow_abbrev=False, help="continue a run from its checkpoint.pt, bit for bit"
+    )
     resume.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (or its checkpoint.pt)")
     for flag, name, help_text in RESUME_FLAGS:
         resume.add_argument(flag, dest=name, metavar=name.upper(), help=f"{help_text} (default: the run's own)")
@@ -107,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         known = type(exc).__module__.startswith("s5utils") or isinstance(exc, (OSError, ValueError))
         first = (str(exc).splitlines() or [""])[0]
-        print(f"error: {exc}" if known else f"error: {type(exc).__name__}: {first} (--debug shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"error: {exc}" if known else f"error: {type(exc).__name__}: {first} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -121,8 +141,8 @@ def _unrecognized(sub: argparse.ArgumentParser, extra: list[str]) -> str:
 
 def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
     if args.command == "data":
-        from .data import default_data_root
-        from .provision import provision_mnist
+        from s5utils.data.mnist import default_data_root
+        from s5utils.data.provision import provision_mnist
 
         root = args.root or default_data_root()
         print(provision_mnist(root, repair=True))
@@ -130,13 +150,13 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
     if args.command == "sweep":
         return run_sweep_command(args, sub)
     if args.command == "summary":
-        from .models import Net
-        from .summary import summary
+        from s5utils.models import Net
+        from s5utils.study.summary import summary
 
         summary(Net())
         return 0
 
-    from .experiment import resume_run, run_recipe
+    from s5utils.runs.recipe_runner import resume_run, run_recipe
 
     names = [name for _, name, _ in (RESUME_FLAGS if args.command == "resume" else TRAIN_FLAGS)]
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
@@ -151,6 +171,8 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
     print(f"Run directory: {run_dir} (test accuracy {history[-1]['test_acc']:.2f}%)")
     tta = json.loads((run_dir / "metrics.json").read_text()).get("final_tta")
     if tta:
-        print(f"Test accuracy with test-time augmentation: {tta['test_correct']}/{tta['test_seen']} "
-              f"({tta['test_acc']:.2f}%)")
+        print(
+            f"Test accuracy with test-time augmentation: {tta['test_correct']}/{tta['test_seen']} "
+            f"({tta['test_acc']:.2f}%)"
+        )
     return 0

@@ -1,4 +1,5 @@
 """One validated configuration for every entry point: CLI, notebook parameters cell, papermill, Python."""
+
 import dataclasses
 import difflib
 import math
@@ -8,8 +9,8 @@ import types
 import typing
 from dataclasses import dataclass, fields
 
-from .device import get_device
-from .errors import ConfigError
+from s5utils.device import get_device
+from s5utils.errors import ConfigError
 
 # Each recipe's own epochs, batch size, lr and momentum. A field left at None takes its recipe's value, so
 # recipe="fast" alone is the whole fast recipe, and a value given explicitly always wins.
@@ -23,24 +24,24 @@ RECIPE_DEFAULTS = {
 class TrainConfig:
     """A run's recipe and hyperparameters, the speed options, and where it reads and writes."""
 
-    epochs: int | None = None       # None: the recipe's own (RECIPE_DEFAULTS)
+    epochs: int | None = None  # None: the recipe's own (RECIPE_DEFAULTS)
     batch_size: int | None = None
     lr: float | None = None
     momentum: float | None = None
-    step_size: int = 3          # StepLR: epochs between decays
-    gamma: float = 0.1          # StepLR: decay factor
+    step_size: int = 3  # StepLR: epochs between decays
+    gamma: float = 0.1  # StepLR: decay factor
     seed: int = 1
-    device: str = "auto"        # auto = cuda, then mps, then cpu
+    device: str = "auto"  # auto = cuda, then mps, then cpu
     deterministic: bool = False  # CUDA: deterministic kernels (slower); CPU runs are deterministic anyway
-    num_workers: int = 2        # DataLoader worker processes
+    num_workers: int = 2  # DataLoader worker processes
     max_batches: int | None = None  # cap batches per epoch for smoke runs
-    data_root: str | None = None    # None = $S5UTILS_DATA or the user cache
+    data_root: str | None = None  # None = $S5UTILS_DATA or the user cache
     out_dir: str = "runs"
-    recipe: str = "seed"        # seed = SGD + StepLR as in S5; fast = see s5utils/recipes.py
-    data_path: str = "auto"     # tensor = MNIST on the device + batched augmentation; loader = seed DataLoader
-    amp: str = "auto"           # autocast: auto = bf16 on CUDA, AMX or AVX512_BF16 CPUs, else off; bf16, fp16 (CUDA)
-    channels_last: str = "auto" # auto = on (measured faster on CPU), on, off
-    compile: str = "off"        # torch.compile mode: off, default, reduce-overhead, max-autotune
+    recipe: str = "seed"  # seed = SGD + StepLR as in S5; fast = see s5utils/recipes.py
+    data_path: str = "auto"  # tensor = MNIST on the device + batched augmentation; loader = seed DataLoader
+    amp: str = "auto"  # autocast: auto = bf16 on CUDA, AMX or AVX512_BF16 CPUs, else off; bf16, fp16 (CUDA)
+    channels_last: str = "auto"  # auto = on (measured faster on CPU), on, off
+    compile: str = "off"  # torch.compile mode: off, default, reduce-overhead, max-autotune
 
     def __post_init__(self) -> None:
         for name, value in RECIPE_DEFAULTS.get(self.recipe, {}).items():
@@ -70,8 +71,10 @@ RANGES = {
     "data_path": (lambda v: v in ("auto", "tensor", "loader"), "auto, tensor or loader"),
     "amp": (lambda v: v in ("auto", "off", "bf16", "fp16"), "auto, off, bf16 or fp16"),
     "channels_last": (lambda v: v in ("auto", "on", "off"), "auto, on or off"),
-    "compile": (lambda v: v in ("off", "default", "reduce-overhead", "max-autotune"),
-                "off, default, reduce-overhead or max-autotune"),
+    "compile": (
+        lambda v: v in ("off", "default", "reduce-overhead", "max-autotune"),
+        "off, default, reduce-overhead or max-autotune",
+    ),
 }
 KIND_WORDS = {"bool": "True or False", "int": "an integer", "float": "a number", "str": "a string"}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}

@@ -1,4 +1,5 @@
 """Pick the training device, seed every random number generator, and switch on deterministic kernels."""
+
 import os
 import platform
 import random
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ConfigError
+from s5utils.errors import ConfigError
 
 
 def device_name(device: torch.device | str) -> str:
@@ -38,14 +39,21 @@ def get_device(preferred: str = "auto") -> torch.device:
         raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, got {preferred!r}", "device") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {preferred!r} was asked for but CUDA is not available here; "
-                              "use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU)", "device")
+            raise ConfigError(
+                f"device {preferred!r} was asked for but CUDA is not available here; "
+                "use device 'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU)",
+                "device",
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"device {preferred!r} was asked for but this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'", "device")
+            raise ConfigError(
+                f"device {preferred!r} was asked for but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'",
+                "device",
+            )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {preferred!r} was asked for but MPS is not available here; use 'auto' or 'cpu'",
-                          "device")
+        raise ConfigError(
+            f"device {preferred!r} was asked for but MPS is not available here; use 'auto' or 'cpu'", "device"
+        )
     return device
 
 

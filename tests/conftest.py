@@ -1,6 +1,6 @@
 import pytest
 
-from s5utils.provision import provision_mnist
+from s5utils.data.provision import provision_mnist
 
 
 @pytest.fixture(scope="session")

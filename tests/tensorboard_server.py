@@ -1,4 +1,5 @@
 """A real TensorBoard server for tests: started on 127.0.0.1 and a free port, queried over HTTP, stopped by its PID."""
+
 import json
 import re
 import subprocess
@@ -13,9 +14,12 @@ ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RU
 def start_tensorboard(logdir: Path, log: Path, deadline: float) -> tuple[subprocess.Popen, str]:
     """A real TensorBoard server on 127.0.0.1 and a free port; returns it and its address once it serves."""
     exe = Path(sys.executable).parent / "tensorboard"
-    with open(log, "w") as stderr:   # a file, not a pipe: nothing blocks when nobody reads it
-        server = subprocess.Popen([str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0",
-                                   "--load_fast=false"], stderr=stderr, text=True)
+    with open(log, "w") as stderr:  # a file, not a pipe: nothing blocks when nobody reads it
+        server = subprocess.Popen(
+            [str(exe), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0", "--load_fast=false"],
+            stderr=stderr,
+            text=True,
+        )
     while time.monotonic() < deadline and server.poll() is None:
         # TensorBoard 2.21.0 at http://127.0.0.1:PORT/ (Press CTRL+C to quit)
         found = re.search(r" at (http://127\.0\.0\.1:\d+)/", log.read_text())
@@ -46,5 +50,7 @@ def fetch(url: str, body: dict | None = None):
 
 def session_groups(url: str) -> dict:
     """The HParams plugin's table: one group per distinct setting (without allowedStatuses it lists none)."""
-    return fetch(f"{url}/data/plugin/hparams/session_groups",
-                 {"startIndex": 0, "sliceSize": 100, "allowedStatuses": ALL_STATUSES})
+    return fetch(
+        f"{url}/data/plugin/hparams/session_groups",
+        {"startIndex": 0, "sliceSize": 100, "allowedStatuses": ALL_STATUSES},
+    )

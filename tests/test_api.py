@@ -1,5 +1,6 @@
 """The public API: every name in s5utils.__all__ is documented in docs/api.md and has a docstring,
 and every s5utils function the notebooks call is reachable from a public name."""
+
 import ast
 import inspect
 import json
@@ -36,8 +37,10 @@ def notebook_calls(path: Path) -> set[str]:
             continue
         lines = "".join(cell["source"]).splitlines()
         # IPython magics become `pass` in place, so a block that holds only magics still parses.
-        code = "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
-                         else line for line in lines)
+        code = "\n".join(
+            line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!")) else line
+            for line in lines
+        )
         tree = ast.parse(code)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("s5utils"):
@@ -60,9 +63,14 @@ def test_the_notebook_reader_finds_calls_through_modules_too():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_function_a_notebook_calls_is_public(path):
     not_needed = {"__version__"}
-    # Modules are namespaces, not functions; the Colab install cell imports its helper from the module s5utils.colab.
+    # Modules are namespaces, not functions; the Colab install cell imports its helper from s5utils.notebooks.colab.
     modules = package_modules()
-    colab_only = {name for name in dir(__import__("s5utils.colab", fromlist=["x"])) if not name.startswith("_")}
-    missing = sorted(name for name in notebook_calls(path) - not_needed - modules - colab_only
-                     if name not in s5utils.__all__ and not re.match(r"_", name))
+    colab_only = {
+        name for name in dir(__import__("s5utils.notebooks.colab", fromlist=["x"])) if not name.startswith("_")
+    }
+    missing = sorted(
+        name
+        for name in notebook_calls(path) - not_needed - modules - colab_only
+        if name not in s5utils.__all__ and not re.match(r"_", name)
+    )
     assert not missing, f"{path.name} calls s5utils names that are not in s5utils.__all__: {missing}"

@@ -1,27 +1,29 @@
 """Colab: badges and install cells in every notebook, make colab, Drive run folders that a re-run continues."""
+
 import json
 import re
-import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 import s5utils
 from s5utils import ConfigError, TrainingState, make_config
-from s5utils.checkpoint import CHECKPOINT_NAME, save_checkpoint
-from s5utils.colab import after_install, open_settings_run, settings_name
-from s5utils.notebook import check_save_to_drive, config_from_globals, open_run
-from s5utils.runs import RunRecorder
+from s5utils.notebooks.colab import after_install, open_settings_run, settings_name
+from s5utils.notebooks.parameters import check_save_to_drive, config_from_globals, open_run
+from s5utils.runs.records import RunRecorder
+from s5utils.training.checkpoint import CHECKPOINT_NAME, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-BADGE = re.compile(r"https://colab\.research\.google\.com/github/([^/\s()]+/[^/\s()]+)/blob/([^\s()]+?)/notebooks/([^\s()]+\.ipynb)")
+BADGE = re.compile(
+    r"https://colab\.research\.google\.com/github/([^/\s()]+/[^/\s()]+)/blob/([^\s()]+?)/notebooks/([^\s()]+\.ipynb)"
+)
 INSTALL = re.compile(r'%pip install --quiet "s5utils @ git\+https://github\.com/([^/\s"]+/[^@\s"]+)@([^\s"]+)"')
 # What a Colab runtime preinstalls, at the oldest versions we support there (torch 2.8 pairs with torchvision 0.23).
 COLAB_OLDEST = {"torch": "2.8.0", "torchvision": "0.23.0", "numpy": "2.0.0", "matplotlib": "3.10.0", "tqdm": "4.67.0"}
@@ -33,9 +35,13 @@ def cell_text(notebook: Path, cell_type: str) -> list[str]:
 
 def links(root: Path) -> tuple[list[tuple], list[tuple]]:
     """(badges, install lines) found in root's notebooks, README and docs as (repo, ref[, notebook]) tuples."""
-    texts = [p.read_text() for p in [*sorted(root.glob("notebooks/*.ipynb")), root / "README.md", *root.glob("docs/*.md")]]
-    return ([m.groups() for t in texts for m in BADGE.finditer(t)],
-            [m.groups() for t in texts for m in INSTALL.finditer(t.replace('\\"', '"'))])
+    texts = [
+        p.read_text() for p in [*sorted(root.glob("notebooks/*.ipynb")), root / "README.md", *root.glob("docs/*.md")]
+    ]
+    return (
+        [m.groups() for t in texts for m in BADGE.finditer(t)],
+        [m.groups() for t in texts for m in INSTALL.finditer(t.replace('\\"', '"'))],
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -51,11 +57,14 @@ def test_every_notebook_has_a_colab_badge_and_an_install_cell_first(notebook):
 
 def test_s5utils_dependencies_accept_what_colab_preinstalls():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert SpecifierSet(project["requires-python"]).contains("3.12") and SpecifierSet(project["requires-python"]).contains("3.13")
+    assert SpecifierSet(project["requires-python"]).contains("3.12") and SpecifierSet(
+        project["requires-python"]
+    ).contains("3.13")
     for line in project["dependencies"]:
         requirement = Requirement(line)
-        assert not any(spec.operator in ("<", "<=", "==", "~=", "===") for spec in requirement.specifier), \
+        assert not any(spec.operator in ("<", "<=", "==", "~=", "===") for spec in requirement.specifier), (
             f"{line}: an upper pin would make pip replace Colab's own {requirement.name}"
+        )
         if requirement.name in COLAB_OLDEST:
             assert requirement.specifier.contains(COLAB_OLDEST[requirement.name]), line
 
@@ -68,8 +77,13 @@ def clone(tmp_path):
 
 
 def make_colab(clone: Path, *variables: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "colab", *variables, f"PYTHON={sys.executable}"], cwd=clone,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "-s", "colab", *variables, f"PYTHON={sys.executable}"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_make_colab_points_every_badge_and_install_line_at_the_repo_and_ref(clone):
@@ -84,7 +98,7 @@ def test_make_colab_points_every_badge_and_install_line_at_the_repo_and_ref(clon
     assert len(badges) >= len(NOTEBOOKS) and len(installs) >= len(NOTEBOOKS)
     assert {(repo, ref) for repo, ref, _ in badges} == {("acme/course", "v1")}
     assert set(installs) == {("acme/course", "v1")}
-    assert "fragile" not in done.stdout and "branch" not in done.stdout   # a tag is what it should be
+    assert "fragile" not in done.stdout and "branch" not in done.stdout  # a tag is what it should be
     assert "every file already did" in make_colab(clone, "REPO=acme/course", "REF=v1").stdout  # idempotent
 
 
@@ -93,14 +107,18 @@ def test_a_link_inside_markdown_code_or_brackets_keeps_its_punctuation():
     from colab_links import rewrite_line
 
     line = '(`%pip install "s5utils @ git+https://github.com/a/b@main"`, [x](https://colab.research.google.com/github/a/b/blob/main/notebooks/S5.ipynb))'
-    assert rewrite_line(line, "acme/course", "v1") == ('(`%pip install "s5utils @ git+https://github.com/acme/course@v1"`, '
-                                                       '[x](https://colab.research.google.com/github/acme/course/blob/v1/notebooks/S5.ipynb))')
+    assert rewrite_line(line, "acme/course", "v1") == (
+        '(`%pip install "s5utils @ git+https://github.com/acme/course@v1"`, '
+        "[x](https://colab.research.google.com/github/acme/course/blob/v1/notebooks/S5.ipynb))"
+    )
 
 
 def test_make_colab_says_a_branch_moves_and_refuses_a_bad_repo_changing_nothing(clone):
     branch = make_colab(clone, "REPO=acme/course", "REF=main")
     assert branch.returncode == 0 and "main is a branch" in branch.stdout
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "links"], cwd=clone, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "links"], cwd=clone, check=True
+    )
     for bad in ("REPO=acme", "REPO=https://github.com/acme/course", "REPO=acme/course/x"):
         done = make_colab(clone, bad, "REF=v1")
         assert done.returncode != 0
@@ -126,8 +144,9 @@ def test_open_run_without_drive_keeps_the_explicit_run_dir(tmp_path):
 
 def test_the_folder_name_depends_on_the_settings_that_define_the_run_only():
     base = make_config(seed=3, lr=0.02)
-    assert settings_name(base) == settings_name(make_config(seed=3, lr=0.02, epochs=40, device="cpu", num_workers=0,
-                                                            data_root="/elsewhere", out_dir="other"))
+    assert settings_name(base) == settings_name(
+        make_config(seed=3, lr=0.02, epochs=40, device="cpu", num_workers=0, data_root="/elsewhere", out_dir="other")
+    )
     assert settings_name(base) != settings_name(make_config(seed=4, lr=0.02))
     assert re.fullmatch(r"S5-seed-[0-9a-f]{8}", settings_name(base))
 
@@ -136,8 +155,10 @@ def fake_run(folder: Path, config, epochs_done: int, finished: bool) -> None:
     """A run folder as training leaves it: a real checkpoint and metrics.json after epochs_done epochs."""
     folder.mkdir(parents=True, exist_ok=True)
     model = torch.nn.Linear(2, 2)
-    history = [{"epoch": e, "train_loss": 1.0, "test_loss": 1.0, "train_acc": 50.0, "test_acc": 50.0, "lr": 0.1}
-               for e in range(1, epochs_done + 1)]
+    history = [
+        {"epoch": e, "train_loss": 1.0, "test_loss": 1.0, "train_acc": 50.0, "test_acc": 50.0, "lr": 0.1}
+        for e in range(1, epochs_done + 1)
+    ]
     state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), [], [])
     state.history = history
     save_checkpoint(folder / CHECKPOINT_NAME, state, config.to_dict())
@@ -152,7 +173,7 @@ def test_same_settings_continue_an_unfinished_run_and_leave_a_finished_one(tmp_p
     folder, resume_from = open_settings_run(tmp_path, config)
     assert folder == tmp_path / settings_name(config) and resume_from is None and folder.is_dir()
 
-    fake_run(folder, config, epochs_done=1, finished=False)        # the runtime disconnected after epoch 1
+    fake_run(folder, config, epochs_done=1, finished=False)  # the runtime disconnected after epoch 1
     again = make_config(seed=2, epochs=3, max_batches=2, device="cpu")  # the device may differ after reconnecting
     assert open_settings_run(tmp_path, again) == (folder, folder / CHECKPOINT_NAME)
     assert "continuing the unfinished run after epoch 1" in capsys.readouterr().out
@@ -169,7 +190,7 @@ def test_other_settings_never_resume_a_run_even_in_a_folder_of_the_same_name(tmp
     config = make_config(seed=2, epochs=3)
     other = make_config(seed=9, epochs=3)
     folder = tmp_path / settings_name(config)
-    fake_run(folder, other, epochs_done=1, finished=False)   # a folder renamed by hand, or a hash collision
+    fake_run(folder, other, epochs_done=1, finished=False)  # a folder renamed by hand, or a hash collision
     new_folder, resume_from = open_settings_run(tmp_path, config)
     assert (new_folder, resume_from) == (tmp_path / f"{settings_name(config)}-2", None)
     assert f"{folder.name} is kept: other settings" in capsys.readouterr().out
@@ -180,7 +201,7 @@ def test_a_run_that_never_finished_an_epoch_starts_over_in_its_folder(tmp_path):
     config = make_config(seed=2, epochs=3)
     folder = tmp_path / settings_name(config)
     folder.mkdir()
-    RunRecorder(folder, config.to_dict(), torch.device("cpu"))   # metrics.json with no epoch, no checkpoint
+    RunRecorder(folder, config.to_dict(), torch.device("cpu"))  # metrics.json with no epoch, no checkpoint
     assert open_settings_run(tmp_path, config) == (folder, None)
     assert not (folder / "metrics.json").exists()
 
@@ -190,7 +211,10 @@ def test_the_install_cell_says_where_s5utils_is_or_to_restart_when_an_imported_p
 
     now = {d.name: d.version for d in distributions()}
     assert after_install(now) is False
-    assert capsys.readouterr().out == f"s5utils {s5utils.__version__} is installed in {ROOT}; no restart needed, whatever %pip's note says\n"
+    assert (
+        capsys.readouterr().out
+        == f"s5utils {s5utils.__version__} is installed in {ROOT}; no restart needed, whatever %pip's note says\n"
+    )
     assert "numpy" in sys.modules
     assert after_install(dict(now, numpy="1.0.0")) is True
     out = capsys.readouterr().out

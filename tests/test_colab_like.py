@@ -11,6 +11,7 @@ Colab is not here, so the test builds what Colab gives a notebook:
 papermill executes the notebook with that environment's kernel. A disconnect is a SIGKILL of papermill
 and of the kernel after the first finished epoch.
 """
+
 import importlib.metadata as metadata
 import json
 import os
@@ -33,7 +34,8 @@ NOT_SHARED = {"pip", "s5utils"}
 SMOKE = ["-p", "epochs", "2", "-p", "max_batches", "3", "-p", "num_workers", "0"]
 DRIVE_RUN = ["-p", "epochs", "3", "-p", "max_batches", "3", "-p", "num_workers", "0", "-p", "save_to_drive", "True"]
 
-STANDIN_DRIVE = '''"""Stand-in for Colab's google.colab.drive: mount(path) makes path/MyDrive, only under $COLAB_LIKE_ROOT."""
+STANDIN_DRIVE = '''"""Stand-in for Colab's google.colab.drive: mount(path) makes path/MyDrive, only under
+$COLAB_LIKE_ROOT."""
 import os
 from pathlib import Path
 
@@ -81,8 +83,14 @@ def colab_like_kernel(tmp_path: Path, data_root: Path) -> tuple[Path, dict]:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site_packages = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                        check=True, capture_output=True, text=True).stdout.strip())
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     # The venv's own pip is too old for git+file:// URLs, its setuptools too old for torch; Colab's are recent.
     subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", "setuptools"], check=True)
     share_preinstalls(tmp_path / "preinstalled", site_packages)
@@ -90,20 +98,32 @@ def colab_like_kernel(tmp_path: Path, data_root: Path) -> tuple[Path, dict]:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "ipywidgets"], check=True)
     colab = site_packages / "google" / "colab"
     colab.mkdir(parents=True)
-    (colab / "__init__.py").write_text('"""Stand-in for Google Colab\'s google.colab package."""\nfrom . import drive\n')
+    (colab / "__init__.py").write_text(
+        '"""Stand-in for Google Colab\'s google.colab package."""\nfrom . import drive\n'
+    )
     (colab / "drive.py").write_text(STANDIN_DRIVE)
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-colab.py").write_text("import google.colab  # Colab's kernel has it imported before any cell\n")
     spec = tmp_path / "jupyter" / "kernels" / "colab-like"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Colab-like", "language": "python",
-        "env": {"IPYTHONDIR": str(tmp_path / "ipython")}}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Colab-like",
+                "language": "python",
+                "env": {"IPYTHONDIR": str(tmp_path / "ipython")},
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONSTARTUP")}
-    env.update(JUPYTER_PATH=str(tmp_path / "jupyter"), COLAB_LIKE_ROOT=str(tmp_path),
-               S5UTILS_DRIVE_MOUNT=str(tmp_path / "content" / "drive"), S5UTILS_DATA=str(data_root))
+    env.update(
+        JUPYTER_PATH=str(tmp_path / "jupyter"),
+        COLAB_LIKE_ROOT=str(tmp_path),
+        S5UTILS_DRIVE_MOUNT=str(tmp_path / "content" / "drive"),
+        S5UTILS_DATA=str(data_root),
+    )
     return python, env
 
 
@@ -111,10 +131,14 @@ def notebook_installing_from(tmp_path: Path) -> tuple[Path, Path, str]:
     """A git clone of HEAD, and its S5.ipynb with the install cell pointed at git+file://clone@commit."""
     clone = tmp_path / "kit"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, check=True, capture_output=True,
-                            text=True).stdout.strip()
-    text, count = re.subn(r"git\+https://github\.com/[^\"\\]+", f"git+file://{clone}@{commit}",
-                          (clone / "notebooks" / "S5.ipynb").read_text())
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    text, count = re.subn(
+        r"git\+https://github\.com/[^\"\\]+",
+        f"git+file://{clone}@{commit}",
+        (clone / "notebooks" / "S5.ipynb").read_text(),
+    )
     assert count == 1, "S5.ipynb has one install line"
     notebook = tmp_path / "S5-colab.ipynb"
     notebook.write_text(text)
@@ -124,9 +148,24 @@ def notebook_installing_from(tmp_path: Path) -> tuple[Path, Path, str]:
 def papermill(notebook: Path, out: Path, args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
     """Start papermill in a process group of its own, its output to out's .log beside it."""
     with open(out.with_suffix(".log"), "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "papermill", "--no-progress-bar", "-k", "colab-like",
-                                    str(notebook), str(out), *args], env=env, cwd=cwd, start_new_session=True,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "papermill",
+                "--no-progress-bar",
+                "-k",
+                "colab-like",
+                str(notebook),
+                str(out),
+                *args,
+            ],
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     process.log = out.with_suffix(".log")
     return process
 
@@ -179,7 +218,7 @@ def epochs_done(folder: Path) -> int:
 def test_s5_notebook_installs_itself_and_survives_a_disconnect_as_on_colab(mnist_root, tmp_path):
     python, env = colab_like_kernel(tmp_path, mnist_root)
     clone, notebook, commit = notebook_installing_from(tmp_path)
-    work = tmp_path / "content"   # the kernel's working directory, as /content on Colab
+    work = tmp_path / "content"  # the kernel's working directory, as /content on Colab
     work.mkdir()
 
     # 1. A plain run: the install cell installs s5utils into the venv, then the notebook trains and completes.
@@ -191,8 +230,14 @@ def test_s5_notebook_installs_itself_and_survives_a_disconnect_as_on_colab(mnist
     (installed,) = [line for line in output_lines(tmp_path / "plain.ipynb") if "is installed in" in line]
     assert installed.endswith("no restart needed, whatever %pip's note says")
     assert Path(installed.split(" is installed in ")[1].split(";")[0]).is_relative_to(site_packages)
-    where = subprocess.run([str(python), "-c", "import s5utils, torch; print(s5utils.__file__); print(torch.__file__)"],
-                           cwd=work, env=env, check=True, capture_output=True, text=True).stdout.split()
+    where = subprocess.run(
+        [str(python), "-c", "import s5utils, torch; print(s5utils.__file__); print(torch.__file__)"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert Path(where[0]).is_relative_to(site_packages) and not Path(where[0]).is_relative_to(ROOT), where[0]
     assert Path(where[1]).is_relative_to(tmp_path / "preinstalled"), "the install left Colab's torch alone"
     (dist_info,) = site_packages.glob("python*/site-packages/s5utils-*.dist-info")
@@ -221,17 +266,22 @@ def test_s5_notebook_installs_itself_and_survives_a_disconnect_as_on_colab(mnist
     record = json.loads((folder / "metrics.json").read_text())
     assert record["status"] == "completed" and [row["epoch"] for row in record["history"]] == [1, 2, 3]
     assert [r["after_epoch"] for r in record["resumed"]] == [killed_after]
-    assert any(f"{folder}: continuing the unfinished run after epoch {killed_after}" in line
-               for line in output_lines(tmp_path / "drive-2.ipynb")), out[-2000:]
+    assert any(
+        f"{folder}: continuing the unfinished run after epoch {killed_after}" in line
+        for line in output_lines(tmp_path / "drive-2.ipynb")
+    ), out[-2000:]
 
     # 4. Once more: the finished run is kept as it is, and this run gets a folder of its own.
     finished = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     finish(papermill(notebook, tmp_path / "drive-3.ipynb", DRIVE_RUN, env, work))
     assert sorted(f.name for f in drive_runs.iterdir()) == [folder.name, f"{folder.name}-2"]
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == finished
-    assert any(f"{folder.name}-2 (a new run; {folder.name} is kept: finished)" in line
-               for line in output_lines(tmp_path / "drive-3.ipynb"))
+    assert any(
+        f"{folder.name}-2 (a new run; {folder.name} is kept: finished)" in line
+        for line in output_lines(tmp_path / "drive-3.ipynb")
+    )
     # The killed and continued run is the uninterrupted one, bit for bit: the same numbers at every epoch.
     fresh = json.loads((drive_runs / f"{folder.name}-2" / "metrics.json").read_text())["history"]
-    assert [{k: v for k, v in row.items() if k != "seconds"} for row in record["history"]] == \
-           [{k: v for k, v in row.items() if k != "seconds"} for row in fresh]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in record["history"]] == [
+        {k: v for k, v in row.items() if k != "seconds"} for row in fresh
+    ]

@@ -8,7 +8,7 @@ import torch
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from s5utils import DataError, make_loaders, mnist_datasets, provision_mnist, verify_mnist
-from s5utils.provision import load_pickled_splits, raw_dir, write_idx_files
+from s5utils.data.provision import load_pickled_splits, raw_dir, write_idx_files
 
 # torchvision's md5s, as DEVELOPERS.md gives them.
 CANONICAL_MD5 = {

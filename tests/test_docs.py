@@ -3,6 +3,7 @@
 A fenced ```bash block directly after a line `<!-- runnable -->` is run line by line with bash, from the
 root of a fresh copy of the repository, with S5UTILS_DATA at the provisioned data; every line must exit 0.
 """
+
 import os
 import re
 import shutil
@@ -96,7 +97,7 @@ def runnable_blocks() -> list[tuple[str, list[str]]]:
                 blocks.append((where, [f"! the {RUNNABLE} marker must sit directly before a ```bash block"]))
                 continue
             commands, pending = [], ""
-            for body in lines[number + 1:]:
+            for body in lines[number + 1 :]:
                 if FENCE.match(body):
                     break
                 pending += body.rstrip()
@@ -112,7 +113,9 @@ def runnable_blocks() -> list[tuple[str, list[str]]]:
 
 def test_the_front_page_fits_on_a_screen():
     lines = len((REPO / "README.md").read_text().splitlines())
-    assert lines <= FRONT_PAGE_LINES, f"README.md has {lines} lines; move detail into docs/ to keep it <= {FRONT_PAGE_LINES}"
+    assert lines <= FRONT_PAGE_LINES, (
+        f"README.md has {lines} lines; move detail into docs/ to keep it <= {FRONT_PAGE_LINES}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
@@ -125,11 +128,15 @@ def test_the_link_check_catches_a_missing_file_and_a_missing_heading(tmp_path, m
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     (tmp_path / "other.md").write_text("# Other page\n\n## `make` targets\n")
     page = tmp_path / "page.md"
-    page.write_text("[ok](other.md#make-targets) [top](other.md#other-page) ![gone](missing.png)\n"
-                    "[bad anchor](other.md#nowhere) `[in code](nowhere.md)` [web](https://example.com/x)\n"
-                    "```text\n[in a block](nowhere.md)\n```\n")
-    assert broken_links(page) == ["missing.png: no such file or folder in the repository",
-                                  "other.md#nowhere: other.md has no heading with anchor #nowhere"]
+    page.write_text(
+        "[ok](other.md#make-targets) [top](other.md#other-page) ![gone](missing.png)\n"
+        "[bad anchor](other.md#nowhere) `[in code](nowhere.md)` [web](https://example.com/x)\n"
+        "```text\n[in a block](nowhere.md)\n```\n"
+    )
+    assert broken_links(page) == [
+        "missing.png: no such file or folder in the repository",
+        "other.md#nowhere: other.md has no heading with anchor #nowhere",
+    ]
 
 
 def test_there_are_runnable_blocks_to_run():
@@ -152,9 +159,15 @@ def test_every_runnable_command_runs(where, commands, mnist_root, tmp_path, pyth
     assert not commands[0].startswith("!"), f"{where}: {commands[0][2:]}"
     checkout = tmp_path / "repo"
     shutil.copytree(REPO, checkout, ignore=COPY_IGNORE)
-    env = {**os.environ, "S5UTILS_DATA": str(mnist_root), "MPLBACKEND": "Agg", "PYTHONPATH": str(checkout),
-           "PATH": f"{python_on_path}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "S5UTILS_DATA": str(mnist_root),
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": str(checkout),
+        "PATH": f"{python_on_path}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     for command in commands:
-        done = subprocess.run(["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, f"{where}: `{command}` exited {done.returncode}\n{done.stderr[-2000:]}"

@@ -1,12 +1,21 @@
 """The batched augmentation reproduces the seed's per-image transforms, with parameters drawn per sample."""
+
 import pytest
 import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision import datasets
 
-from s5utils.augment import center_crop_resize, draw_params, normalize, random_affine, rotate, seed_augment, translate
-from s5utils.data import MNIST_MEAN, MNIST_STD
+from s5utils.data.batch_augment import (
+    center_crop_resize,
+    draw_params,
+    normalize,
+    random_affine,
+    rotate,
+    seed_augment,
+    translate,
+)
+from s5utils.data.mnist import MNIST_MEAN, MNIST_STD
 
 N = 48
 
@@ -26,7 +35,7 @@ def params():
 def per_image(images, crop, angles, to_image):
     """torchvision's own crop/resize/rotate, image by image, for the given parameters (0-255 floats)."""
     out = []
-    for image, c, a in zip(images, crop, angles):
+    for image, c, a in zip(images, crop, angles, strict=False):
         img = to_image(image)
         if c:
             img = TF.center_crop(img, 22)
@@ -58,7 +67,7 @@ def test_a_crop_does_not_depend_on_the_rest_of_the_batch(images, params):
     crop = params[0]
     out = center_crop_resize(images, crop)
     assert torch.equal(out[~crop], images[~crop].float())
-    alone = [center_crop_resize(images[i:i + 1], torch.ones(1, dtype=torch.bool)) for i in crop.nonzero().flatten()]
+    alone = [center_crop_resize(images[i : i + 1], torch.ones(1, dtype=torch.bool)) for i in crop.nonzero().flatten()]
     assert torch.equal(out[crop], torch.cat(alone))
 
 

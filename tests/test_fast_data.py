@@ -1,12 +1,13 @@
 """The tensor loader: whole MNIST on the device, seeded randperm batches, the seed's augmentation."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from s5utils import Net, TrainingState, fit, set_seed
-from s5utils.augment import normalize
-from s5utils.data import MNIST_MEAN, MNIST_STD
-from s5utils.fastdata import TensorLoader, load_mnist_tensors, make_tensor_loaders
+from s5utils.data.batch_augment import normalize
+from s5utils.data.mnist import MNIST_MEAN, MNIST_STD
+from s5utils.data.tensor_loader import TensorLoader, load_mnist_tensors, make_tensor_loaders
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """JupyterLab serves notebooks/S5.ipynb and a headless Chromium renders it with its stored outputs."""
+
 import os
 import shutil
 import signal
@@ -17,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("S5UTILS_ARTIFACTS", ROOT / "build" / "artifacts"))
 TOKEN = "s5utils-test-token"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it as root "
-                                                         "with apt-get: apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium (make test installs it as root with apt-get: apt-get install -y chromium)",
+)
 
 
 def free_port() -> int:
@@ -46,16 +49,31 @@ def jupyterlab(tmp_path):
     """A JupyterLab on a free localhost port with a token, serving the repository; always stopped."""
     port = free_port()
     home = tmp_path / "jupyter"
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_PATH=os.environ.get("JUPYTER_PATH", ""))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={ROOT}",
-           f"--LabApp.workspaces_dir={home / 'workspaces'}", f"--LabApp.user_settings_dir={home / 'settings'}"]
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_PATH=os.environ.get("JUPYTER_PATH", ""),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")   # CI containers run as root; jupyter refuses that unless told
+        cmd.append("--allow-root")  # CI containers run as root; jupyter refuses that unless told
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
-    news.write_text('{"fetchNews": "false"}')   # no "get Jupyter news?" pop-up over the screenshot
+    news.write_text('{"fetchNews": "false"}')  # no "get Jupyter news?" pop-up over the screenshot
     log = open(tmp_path / "jupyterlab.log", "w")
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -81,10 +99,23 @@ def stop(server: subprocess.Popen) -> None:
 
 def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     """Headless Chromium with a fresh profile and no background traffic; waits on a virtual-time budget."""
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
-           "--virtual-time-budget=60000", *args, url]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+        "--virtual-time-budget=60000",
+        *args,
+        url,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=240)
 
 
@@ -94,8 +125,12 @@ def test_jupyterlab_renders_the_notebook_with_its_outputs(jupyterlab, tmp_path):
     assert page.returncode == 0, page.stderr[-2000:]
     dom = page.stdout
     assert "jp-Notebook" in dom, "JupyterLab opened no notebook panel"
-    for text in ["S5: a CNN that reads handwritten digits", "Total params: 593,200", "Conv2d-4",
-                 "6bbc9ace898e44ae57da46a324031adb"]:
+    for text in [
+        "S5: a CNN that reads handwritten digits",
+        "Total params: 593,200",
+        "Conv2d-4",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ]:
         assert text in dom, f"{text!r} is not on the rendered page"
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,22 +1,25 @@
 """execute_notebook: papermill runs S5.ipynb, and the one line per epoch reaches the caller while it runs."""
+
 import json
 import os
 import re
 import subprocess
 import sys
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from s5utils.notebook_exec import ProgressWriter
-from s5utils.progress import EpochProgress, is_progress_line
+from s5utils.notebooks.execute import ProgressWriter
+from s5utils.runs.progress import EpochProgress, is_progress_line
 
 pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^\[epoch (\d+)/(\d+)\] train \d+\.\d\d%, test \d+\.\d\d%, \d+\.\d s; "
-                  r"(about \d+(\.\d)? (s|min|h) left|done)$")
+LINE = re.compile(
+    r"^\[epoch (\d+)/(\d+)\] train \d+\.\d\d%, test \d+\.\d\d%, \d+\.\d s; "
+    r"(about \d+(\.\d)? (s|min|h) left|done)$"
+)
 
 
 def test_the_progress_line_has_its_fixed_shape_and_estimates_the_time_left(capsys):
@@ -26,7 +29,7 @@ def test_the_progress_line_has_its_fixed_shape_and_estimates_the_time_left(capsy
     progress(SimpleNamespace(history=[row, {**row, "epoch": 2}]))
     progress(SimpleNamespace(history=[row] * 4))
     first, second, last = capsys.readouterr().out.splitlines()
-    assert first == "[epoch 1/4] train 91.50%, test 97.25%, 30.0 s; about 1.5 min left"   # 3 epochs of 30 s
+    assert first == "[epoch 1/4] train 91.50%, test 97.25%, 30.0 s; about 1.5 min left"  # 3 epochs of 30 s
     assert LINE.match(second) and second.startswith("[epoch 2/4]")
     assert last.endswith("; done") and all(map(is_progress_line, (first, second, last)))
     assert not is_progress_line("Epoch 1") and not is_progress_line("Test set: Average loss: 0.1")
@@ -39,21 +42,26 @@ def test_the_writer_passes_on_only_whole_progress_lines_even_when_they_arrive_in
     assert got == []
     writer.write("0.00%, test 91.00%, 2.0 s; about 2 s left\nTest set: Average loss: 0.5\n[epoch 2/2] t")
     writer.write("rain 95.00%, test 96.00%, 2.0 s; done\n")
-    assert got == ["[epoch 1/2] train 90.00%, test 91.00%, 2.0 s; about 2 s left",
-                   "[epoch 2/2] train 95.00%, test 96.00%, 2.0 s; done"]
+    assert got == [
+        "[epoch 1/2] train 90.00%, test 91.00%, 2.0 s; about 2 s left",
+        "[epoch 2/2] train 95.00%, test 96.00%, 2.0 s; done",
+    ]
 
 
 def test_execute_notebook_reports_each_epoch_while_the_notebook_keeps_the_seed_lines(mnist_root, tmp_path, monkeypatch):
-    from s5utils.notebook_exec import execute_notebook
+    from s5utils.notebooks.execute import execute_notebook
 
     monkeypatch.setenv("S5UTILS_DATA", str(mnist_root))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     output = tmp_path / "S5.ipynb"
-    seen = []   # (line, whether the run had written its final weights yet: it does after the last epoch)
-    execute_notebook(ROOT / "notebooks" / "S5.ipynb", output,
-                     {"epochs": 2, "max_batches": 2, "run_dir": str(tmp_path / "run")},
-                     cwd=tmp_path,
-                     on_progress=lambda line: seen.append((line, (tmp_path / "run" / "model.pt").exists())))
+    seen = []  # (line, whether the run had written its final weights yet: it does after the last epoch)
+    execute_notebook(
+        ROOT / "notebooks" / "S5.ipynb",
+        output,
+        {"epochs": 2, "max_batches": 2, "run_dir": str(tmp_path / "run")},
+        cwd=tmp_path,
+        on_progress=lambda line: seen.append((line, (tmp_path / "run" / "model.pt").exists())),
+    )
     lines = [line for line, _ in seen]
     assert [LINE.match(line).group(1, 2) for line in lines] == [("1", "2"), ("2", "2")]
     assert not seen[0][1]  # epoch 1 was reported while the notebook was still training
@@ -64,11 +72,34 @@ def test_execute_notebook_reports_each_epoch_while_the_notebook_keeps_the_seed_l
 
 
 def test_the_command_line_prints_the_epoch_lines_and_no_batch_bars(mnist_root, tmp_path):
-    env = dict(os.environ, S5UTILS_DATA=str(mnist_root),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "s5utils.run_notebook", str(ROOT / "notebooks" / "S5.ipynb"),
-                           str(tmp_path / "S5.ipynb"), "-p", "epochs", "1", "-p", "max_batches", "1", "-p", "run_dir",
-                           str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    env = dict(
+        os.environ,
+        S5UTILS_DATA=str(mnist_root),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s5utils.notebooks.run_notebook",
+            str(ROOT / "notebooks" / "S5.ipynb"),
+            str(tmp_path / "S5.ipynb"),
+            "-p",
+            "epochs",
+            "1",
+            "-p",
+            "max_batches",
+            "1",
+            "-p",
+            "run_dir",
+            str(tmp_path / "run"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [line for line in done.stdout.splitlines() if LINE.match(line)]
     assert len(done.stdout.splitlines()) == 1 and "Train: Loss=" not in done.stdout + done.stderr
@@ -76,10 +107,26 @@ def test_the_command_line_prints_the_epoch_lines_and_no_batch_bars(mnist_root, t
 
 def test_the_command_line_names_a_bad_parameter_in_one_line(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "s5utils.run_notebook", str(ROOT / "notebooks" / "S5.ipynb"),
-                           str(tmp_path / "S5.ipynb"), "-p", "epochs", "-3"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s5utils.notebooks.run_notebook",
+            str(ROOT / "notebooks" / "S5.ipynb"),
+            str(tmp_path / "S5.ipynb"),
+            "-p",
+            "epochs",
+            "-3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: the notebook stopped: NotebookConfigError: epochs must be an integer >= 1, got -3 "
-                      f"(the executed notebook {tmp_path / 'S5.ipynb'} shows where)"]
+    assert errors == [
+        f"error: the notebook stopped: NotebookConfigError: epochs must be an integer >= 1, got -3 "
+        f"(the executed notebook {tmp_path / 'S5.ipynb'} shows where)"
+    ]

@@ -3,6 +3,7 @@
 The copy under test gets epochs=1, max_batches=2 injected by papermill (the shared notebook convention),
 so a CI run is short; cells whose output depends on training carry the nbval-ignore-output tag.
 """
+
 import os
 import shutil
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-papermill = pytest.importorskip("papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+papermill = pytest.importorskip(
+    "papermill", reason="the notebook tools are in the test extra: pip install -e '.[test]'"
+)
 pytest.importorskip("nbval", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +26,30 @@ CI_PARAMETERS = {"epochs": 1, "max_batches": 2}
 def run_nbval(notebook: Path, workdir: Path, data_root: Path) -> subprocess.CompletedProcess:
     """Inject the CI parameters into a copy of notebook in workdir and run nbval on it in a subprocess."""
     copy = workdir / notebook.name
-    papermill.execute_notebook(str(notebook), str(copy), parameters=CI_PARAMETERS, prepare_only=True,
-                               log_output=False, progress_bar=False)
+    papermill.execute_notebook(
+        str(notebook), str(copy), parameters=CI_PARAMETERS, prepare_only=True, log_output=False, progress_bar=False
+    )
     shutil.copy(HERE / "nbval_conftest.py", workdir / "conftest.py")
-    env = dict(os.environ, S5UTILS_DATA=str(data_root),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
-           "--nbval-sanitize-with", str(HERE / "nbval_sanitize.cfg"), "-p", "no:cacheprovider",
-           "--rootdir", str(workdir), "-q", str(copy)]
+    env = dict(
+        os.environ,
+        S5UTILS_DATA=str(data_root),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(HERE / "nbval_sanitize.cfg"),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(workdir),
+        "-q",
+        str(copy),
+    ]
     return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=1200)
 
 
@@ -51,7 +70,9 @@ def test_notebook_follows_the_shared_conventions(notebook):
     assert nb.metadata.kernelspec.name == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
     first = code[1] if "google.colab" in code[0].source else code[0]
-    assert "parameters" in first.metadata.get("tags", []), "the first code cell (after the Colab cell) is tagged parameters"
+    assert "parameters" in first.metadata.get("tags", []), (
+        "the first code cell (after the Colab cell) is tagged parameters"
+    )
     for name in ("epochs", "max_batches", "seed"):
         assert f"{name} =" in first.source, f"the parameters cell sets {name}"
     counts = [c.execution_count for c in code]
@@ -81,10 +102,13 @@ def test_committed_s5_says_how_it_ran_and_prints_no_path_of_the_machine_that_ran
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         for out in cell.outputs:
             texts.append(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))
-    absolute = [line for text in texts for line in text.splitlines()
-                if any(root in line for root in ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\"))]
+    absolute = [
+        line
+        for text in texts
+        for line in text.splitlines()
+        if any(root in line for root in ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\"))
+    ]
     assert not absolute, f"outputs print paths of the machine that ran them: {absolute[:3]}"
-
 
 
 def test_committed_s5_holds_what_a_person_sees_one_final_bar_per_epoch_and_one_final_figure():

@@ -4,6 +4,7 @@ Only the values in each notebook's own parameters cell are shortened, in place (
 folders under a temporary folder); everything else runs exactly as committed, from notebooks/ (so relative
 paths resolve as they do for a student), in a plain Jupyter kernel started by nbclient.
 """
+
 import os
 import re
 from pathlib import Path
@@ -31,8 +32,13 @@ def run_all(notebook: Path, out_dir: Path) -> nbformat.NotebookNode:
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     params.source = shortened(params.source, {"epochs": 2, "max_batches": 2, "out_dir": str(out_dir)})
     assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=900, coalesce_streams=True,
-                                     resources={"metadata": {"path": str(notebook.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=900,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(notebook.parent)}},
+    )
     client.execute()  # raises CellExecutionError at the first cell that fails, naming it
     return nb
 
@@ -58,8 +64,13 @@ def executed(request, mnist_root, tmp_path_factory):
 
 def test_run_all_finishes_on_the_committed_notebook_and_prints_no_path_of_this_machine(executed):
     notebook, nb, out_dir = executed
-    printed = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
-               for line in (out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))).splitlines()]
+    printed = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        for line in (out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))).splitlines()
+    ]
     assert not [out for cell in nb.cells for out in cell.get("outputs", []) if out.output_type == "error"]
     # The run folders are where this test put them (out_dir); any other path of this machine is a leak.
     chosen = (os.path.relpath(out_dir, notebook.parent), str(out_dir))
@@ -74,9 +85,13 @@ def test_s5_run_all_shows_the_seed_lines_in_order_and_one_live_figure(executed):
         pytest.skip("S5.ipynb's training cell")
     training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch()" in c.source)
     text = stream_text(training)
-    assert re.search(r"^Precision: \S+: .+\nAdjusting learning rate of group 0 to 1\.0000e-02\.\nEpoch 1\n"
-                     r"Train: Loss=\d\.\d{4} Batch_id=1 Accuracy=\d+\.\d\d: 100%.*\n"
-                     r"Test set: Average loss: \d\.\d{4}, Accuracy: \d+/\d+ \(\d+\.\d\d%\)\n", text, re.M), text
+    assert re.search(
+        r"^Precision: \S+: .+\nAdjusting learning rate of group 0 to 1\.0000e-02\.\nEpoch 1\n"
+        r"Train: Loss=\d\.\d{4} Batch_id=1 Accuracy=\d+\.\d\d: 100%.*\n"
+        r"Test set: Average loss: \d\.\d{4}, Accuracy: \d+/\d+ \(\d+\.\d\d%\)\n",
+        text,
+        re.M,
+    ), text
     assert text.count("\nEpoch ") == 2 and text.count("\nTest set: ") == 2 and text.count("Train: Loss=") == 2
     assert "\r" not in text  # the bar's refreshes are resolved to its final state
     figures = [out for out in training.outputs if out.output_type == "display_data"]

@@ -6,6 +6,7 @@ returning True as it does on a real T4 (bf16 emulation), to show the decision do
 units are faked the same way, through torch.cpu's private probes (_is_amx_tile_supported, _is_avx512_bf16_supported,
 and _is_avx512_supported / _is_avx2_supported, which the decision must not rest on either).
 """
+
 import os
 import subprocess
 import sys
@@ -15,9 +16,17 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import (SpeedOptions, TrainingState, autocast_dtype, fit, make_config, precision_choice, resolve_speed,
-                     set_seed)
-from s5utils.train import make_grad_scaler
+from s5utils import (
+    SpeedOptions,
+    TrainingState,
+    autocast_dtype,
+    fit,
+    make_config,
+    precision_choice,
+    resolve_speed,
+    set_seed,
+)
+from s5utils.training.loop import make_grad_scaler
 
 CUDA = torch.device("cuda")
 
@@ -25,20 +34,24 @@ CUDA = torch.device("cuda")
 @pytest.fixture
 def fake_gpu(monkeypatch):
     """fake_gpu(name, (major, minor)) makes torch.cuda describe that card."""
+
     def install(name: str, capability: tuple[int, int]) -> None:
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+
     return install
 
 
-@pytest.mark.parametrize("name, capability", [("NVIDIA A100-SXM4-40GB", (8, 0)), ("NVIDIA L4", (8, 9)),
-                                              ("NVIDIA H100 80GB HBM3", (9, 0))])
+@pytest.mark.parametrize(
+    "name, capability", [("NVIDIA A100-SXM4-40GB", (8, 0)), ("NVIDIA L4", (8, 9)), ("NVIDIA H100 80GB HBM3", (9, 0))]
+)
 def test_cuda_from_capability_8_0_autocasts_to_bf16(fake_gpu, name, capability):
     fake_gpu(name, capability)
     assert autocast_dtype(CUDA) == torch.bfloat16
-    assert str(precision_choice(CUDA)) == (f"bf16: {name}, compute capability {capability[0]}.{capability[1]}, "
-                                           "bf16 tensor cores")
+    assert str(precision_choice(CUDA)) == (
+        f"bf16: {name}, compute capability {capability[0]}.{capability[1]}, bf16 tensor cores"
+    )
 
 
 @pytest.mark.filterwarnings("ignore:torch.cuda.amp.GradScaler is enabled, but CUDA is not available")
@@ -75,8 +88,10 @@ def test_tf32_is_chosen_for_float32_matmuls_from_capability_8_0(fake_gpu, capabi
 
 def test_enable_tf32_sets_the_matmul_precision_without_breaking_the_legacy_getter():
     # In a fresh process: the setting is process-wide. torch.compile's autotuning reads the legacy getter.
-    code = ("import torch; from s5utils.precision import enable_tf32; enable_tf32(); "
-            "print(torch.backends.cuda.matmul.fp32_precision, torch.get_float32_matmul_precision())")
+    code = (
+        "import torch; from s5utils.training.precision import enable_tf32; enable_tf32(); "
+        "print(torch.backends.cuda.matmul.fp32_precision, torch.get_float32_matmul_precision())"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["tf32", "high"]
@@ -88,27 +103,36 @@ CPU_UNITS = {  # what torch.cpu's probes answer on each kind of CPU
     "AVX-512 without bf16 (Skylake-SP)": dict(amx=False, avx512_bf16=False, avx512=True, avx2=True),
     "AVX2 only (Zen 3)": dict(amx=False, avx512_bf16=False, avx512=False, avx2=True),
 }
-PROBES = {"amx": "_is_amx_tile_supported", "avx512_bf16": "_is_avx512_bf16_supported",
-          "avx512": "_is_avx512_supported", "avx2": "_is_avx2_supported"}
+PROBES = {
+    "amx": "_is_amx_tile_supported",
+    "avx512_bf16": "_is_avx512_bf16_supported",
+    "avx512": "_is_avx512_supported",
+    "avx2": "_is_avx2_supported",
+}
 NO_UNITS = "no AMX or AVX512_BF16 units (bf16 would be emulated)"
 
 
 @pytest.fixture
 def fake_cpu(monkeypatch):
     """fake_cpu(amx=..., avx512_bf16=..., ...) makes torch.cpu's probes answer so, and names the CPU 'Some CPU'."""
+
     def install(**units: bool) -> None:
         for unit, present in units.items():
             monkeypatch.setattr(torch.cpu, PROBES[unit], lambda present=present: present, raising=False)
-        monkeypatch.setattr("s5utils.precision.device_name", lambda device: "Some CPU")
+        monkeypatch.setattr("s5utils.training.precision.device_name", lambda device: "Some CPU")
+
     return install
 
 
-@pytest.mark.parametrize("cpu, dtype, reason", [
-    ("AMX (Sapphire Rapids)", torch.bfloat16, "Some CPU, AMX bf16 units"),
-    ("AVX512_BF16 only (Zen 4, Cooper Lake)", torch.bfloat16, "Some CPU, AVX512_BF16 units"),
-    ("AVX-512 without bf16 (Skylake-SP)", None, f"Some CPU, {NO_UNITS}"),
-    ("AVX2 only (Zen 3)", None, f"Some CPU, {NO_UNITS}"),
-])
+@pytest.mark.parametrize(
+    "cpu, dtype, reason",
+    [
+        ("AMX (Sapphire Rapids)", torch.bfloat16, "Some CPU, AMX bf16 units"),
+        ("AVX512_BF16 only (Zen 4, Cooper Lake)", torch.bfloat16, "Some CPU, AVX512_BF16 units"),
+        ("AVX-512 without bf16 (Skylake-SP)", None, f"Some CPU, {NO_UNITS}"),
+        ("AVX2 only (Zen 3)", None, f"Some CPU, {NO_UNITS}"),
+    ],
+)
 def test_a_cpu_autocasts_to_bf16_with_amx_or_avx512_bf16_and_names_the_units(fake_cpu, cpu, dtype, reason):
     fake_cpu(**CPU_UNITS[cpu])
     choice = precision_choice("cpu")
@@ -136,7 +160,9 @@ def test_both_probes_missing_keeps_float32(fake_cpu, monkeypatch):
     assert str(precision_choice("cpu")) == f"float32: Some CPU, {NO_UNITS}"
 
 
-@pytest.mark.parametrize("cpu, emulated", [("AVX2 only (Zen 3)", True), ("AVX512_BF16 only (Zen 4, Cooper Lake)", False)])
+@pytest.mark.parametrize(
+    "cpu, emulated", [("AVX2 only (Zen 3)", True), ("AVX512_BF16 only (Zen 4, Cooper Lake)", False)]
+)
 def test_bf16_asked_for_on_a_cpu_without_bf16_units_runs_but_says_it_is_emulated(fake_cpu, cpu, emulated):
     fake_cpu(**CPU_UNITS[cpu])
     speed = resolve_speed(make_config(amp="bf16"), torch.device("cpu"))
@@ -155,14 +181,21 @@ TRAIN_ARGS = ["train", "--epochs", "1", "--max-batches", "2", "--num-workers", "
 
 
 def train_cli(code_or_module: list[str], mnist_root, out) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, *code_or_module, *TRAIN_ARGS, "--out", str(out)], capture_output=True,
-                          text=True, env={**os.environ, "S5UTILS_DATA": str(mnist_root)}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, *code_or_module, *TRAIN_ARGS, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "S5UTILS_DATA": str(mnist_root)},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return done
 
 
-@pytest.mark.parametrize("amx, avx512_bf16, first", [
-    (False, True, "Precision: bf16: "), (True, False, "Precision: bf16: "), (False, False, "Precision: float32: ")])
+@pytest.mark.parametrize(
+    "amx, avx512_bf16, first",
+    [(False, True, "Precision: bf16: "), (True, False, "Precision: bf16: "), (False, False, "Precision: float32: ")],
+)
 def test_train_prints_the_precision_and_the_units_it_found(mnist_root, tmp_path, amx, avx512_bf16, first):
     done = train_cli(["-c", FAKE_AND_TRAIN.format(amx=amx, avx512_bf16=avx512_bf16)], mnist_root, tmp_path)
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("Precision: ")]
@@ -171,9 +204,13 @@ def test_train_prints_the_precision_and_the_units_it_found(mnist_root, tmp_path,
     assert line.endswith(units)
 
 
-@pytest.mark.skipif(not (getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-                         and not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
-                    reason="this CPU has AMX or lacks AVX512_BF16 (the check is for a Zen 4 / Cooper Lake CPU)")
+@pytest.mark.skipif(
+    not (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        and not getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    ),
+    reason="this CPU has AMX or lacks AVX512_BF16 (the check is for a Zen 4 / Cooper Lake CPU)",
+)
 def test_on_an_avx512_bf16_cpu_python_m_s5utils_train_runs_bf16_and_says_why(mnist_root, tmp_path):
     done = train_cli(["-m", "s5utils"], mnist_root, tmp_path)
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("Precision: ")]
@@ -190,8 +227,13 @@ def test_fit_names_the_precision_first_and_trains_under_fp16_with_its_scaler(cap
     data = TensorDataset(torch.randn(64, 1, 8, 8), torch.randint(0, 3, (64,)))
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
     speed = SpeedOptions(amp_dtype=torch.float16, precision="fp16: asked for (amp='fp16'), with a GradScaler")
-    state = TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), DataLoader(data, batch_size=16),
-                          DataLoader(data, batch_size=32), speed=speed)
+    state = TrainingState(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(data, batch_size=16),
+        DataLoader(data, batch_size=32),
+        speed=speed,
+    )
     history = fit(state, epochs=1, progress=False)
     assert isinstance(state.grad_scaler, torch.amp.GradScaler)
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Faults are caught and named: non-finite losses, bad data, bad checkpoints, and runs that would be overwritten."""
+
 import json
 import math
 import os
@@ -12,11 +13,24 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import s5utils
-from s5utils import (CheckpointError, Checkpointer, NonFiniteLossError, RunDirError, TrainingState, fit,
-                     load_checkpoint, make_config, new_run_dir, run_recipe, set_deterministic, set_seed,
-                     train_one_epoch, verify_mnist)
+from s5utils import (
+    Checkpointer,
+    CheckpointError,
+    NonFiniteLossError,
+    RunDirError,
+    TrainingState,
+    fit,
+    load_checkpoint,
+    make_config,
+    new_run_dir,
+    run_recipe,
+    set_deterministic,
+    set_seed,
+    train_one_epoch,
+    verify_mnist,
+)
 from s5utils.cli import main
-from s5utils.provision import raw_dir
+from s5utils.data.provision import raw_dir
 
 
 def blobs(n=96):
@@ -38,9 +52,15 @@ def test_training_stops_at_the_first_non_finite_loss_and_keeps_the_last_good_che
     after_epoch_1 = []
     loader = DataLoader(blobs(), batch_size=16)
     with pytest.raises(NonFiniteLossError) as info:
-        fit(TrainingState(model, optimizer, loader, loader, scheduler=scheduler), epochs=3, progress=False,
-            callbacks=[Checkpointer(tmp_path / "c.pt"),
-                       lambda state: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()})])
+        fit(
+            TrainingState(model, optimizer, loader, loader, scheduler=scheduler),
+            epochs=3,
+            progress=False,
+            callbacks=[
+                Checkpointer(tmp_path / "c.pt"),
+                lambda state: after_epoch_1.append({k: v.clone() for k, v in model.state_dict().items()}),
+            ],
+        )
     error = info.value
     assert (error.epoch, error.lr) == (2, math.inf) and not math.isfinite(error.loss)
     assert re.match(r"training loss became (nan|inf) at epoch 2, batch \d+ \(lr inf\)", str(error))
@@ -60,12 +80,30 @@ def test_a_nan_batch_never_reaches_the_weights():
 
 
 def test_a_diverging_cli_run_is_recorded_as_failed_with_one_error_line(mnist_root, tmp_path, capsys):
-    rc = main(["train", "--epochs", "2", "--max-batches", "3", "--batch-size", "32", "--lr", "1e30",
-               "--num-workers", "0", "--data-root", str(mnist_root), "--run-dir", str(tmp_path / "run")])
+    rc = main(
+        [
+            "train",
+            "--epochs",
+            "2",
+            "--max-batches",
+            "3",
+            "--batch-size",
+            "32",
+            "--lr",
+            "1e30",
+            "--num-workers",
+            "0",
+            "--data-root",
+            str(mnist_root),
+            "--run-dir",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err
-    assert re.search(r"^error: training loss became nan at epoch 1, batch \d+ \(lr 1e\+30\).*lower the learning rate",
-                     err, re.M)
+    assert re.search(
+        r"^error: training loss became nan at epoch 1, batch \d+ \(lr 1e\+30\).*lower the learning rate", err, re.M
+    )
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["status"] == "failed" and record["stopped_at"]["epoch"] == 1 and record["stopped_at"]["lr"] == 1e30
 
@@ -104,8 +142,9 @@ def test_new_runs_in_the_same_second_get_their_own_directories(tmp_path):
     assert len(dirs) == 3
 
 
-def test_a_corrupted_idx_file_stops_the_cli_naming_the_file_and_the_fix_and_data_repairs_it(mnist_root, tmp_path,
-                                                                                           capsys):
+def test_a_corrupted_idx_file_stops_the_cli_naming_the_file_and_the_fix_and_data_repairs_it(
+    mnist_root, tmp_path, capsys
+):
     shutil.copytree(raw_dir(mnist_root), raw_dir(tmp_path))
     bad = raw_dir(tmp_path) / "t10k-labels-idx1-ubyte"
     bad.write_bytes(bad.read_bytes()[:-10])  # truncated
@@ -122,8 +161,12 @@ def test_a_truncated_checkpoint_is_named_and_resume_says_so_in_one_line(mnist_ro
     model = linear()
     loader = DataLoader(blobs(), batch_size=32)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    fit(TrainingState(model, optimizer, loader, loader), 1, progress=False,
-        callbacks=[Checkpointer(tmp_path / "checkpoint.pt")])
+    fit(
+        TrainingState(model, optimizer, loader, loader),
+        1,
+        progress=False,
+        callbacks=[Checkpointer(tmp_path / "checkpoint.pt")],
+    )
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match=f"checkpoint {path} is unreadable, probably truncated"):

@@ -1,4 +1,5 @@
 """A run survives being killed: checkpoints after every epoch, and a resume that repeats the run bit for bit."""
+
 import json
 import os
 import signal
@@ -12,11 +13,20 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Subset
 
-from s5utils import (Checkpointer, SpeedOptions, TrainingState, fit, make_config, make_loaders, mnist_datasets,
-                     run_recipe, set_seed)
-from s5utils.checkpoint import load_checkpoint
-from s5utils.run_folder import hold_interrupts
-from s5utils.runs import read_record
+from s5utils import (
+    Checkpointer,
+    SpeedOptions,
+    TrainingState,
+    fit,
+    make_config,
+    make_loaders,
+    mnist_datasets,
+    run_recipe,
+    set_seed,
+)
+from s5utils.runs.folder import hold_interrupts
+from s5utils.runs.records import read_record
+from s5utils.training.checkpoint import load_checkpoint
 
 TIMING = ("seconds",)
 
@@ -31,17 +41,20 @@ def small_setup(root, num_workers, speed=None):
     momentum, StepLR, 4 batches an epoch."""
     set_seed(3)
     train, test = mnist_datasets(root)
-    train_loader, test_loader = make_loaders(Subset(train, range(512)), Subset(test, range(128)), 64,
-                                             torch.device("cpu"), num_workers, seed=3)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.Dropout(0.25), nn.Flatten(),
-                          nn.Linear(4 * 13 * 13, 10))  # dropout draws from the global RNG too
+    train_loader, test_loader = make_loaders(
+        Subset(train, range(512)), Subset(test, range(128)), 64, torch.device("cpu"), num_workers, seed=3
+    )
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.Dropout(0.25), nn.Flatten(), nn.Linear(4 * 13 * 13, 10)
+    )  # dropout draws from the global RNG too
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     return TrainingState(model, optimizer, train_loader, test_loader, scheduler=scheduler, speed=speed, max_batches=4)
 
 
 def same_weights(a: TrainingState, b: TrainingState) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    pairs = zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True)
+    return all(torch.equal(x, y) for x, y in pairs)
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
@@ -102,16 +115,23 @@ def test_a_checkpoint_holds_the_whole_training_state_readable_with_weights_only(
 
 def run_cli(*args, data):
     env = {**os.environ, "S5UTILS_DATA": str(data)}
-    return subprocess.run([sys.executable, "-m", "s5utils", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "s5utils", *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def start_cli(*args, data):
     env = {**os.environ, "S5UTILS_DATA": str(data)}
     # A shell's background job ignores SIGINT and children inherit that; a terminal's ^C reaches the default.
     default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-    return subprocess.Popen([sys.executable, "-m", "s5utils", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-m", "s5utils", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
+    )
 
 
 def wait_for_first_epoch(run_dir: Path, proc, timeout=300):
@@ -199,13 +219,18 @@ def test_a_ctrl_c_during_the_epoch_end_save_waits_for_the_save_then_interrupts()
 
 
 def recipe(root, out, seed):
-    config = make_config(epochs=2, max_batches=3, batch_size=64, num_workers=0, seed=seed, data_root=str(root),
-                         out_dir=str(out))
+    config = make_config(
+        epochs=2, max_batches=3, batch_size=64, num_workers=0, seed=seed, data_root=str(root), out_dir=str(out)
+    )
     return numbers(run_recipe(config)[1])
 
 
 def test_same_seed_same_config_gives_identical_metrics_on_cpu(mnist_root, tmp_path):
-    first, again, other = recipe(mnist_root, tmp_path, 5), recipe(mnist_root, tmp_path, 5), recipe(mnist_root, tmp_path, 6)
+    first, again, other = (
+        recipe(mnist_root, tmp_path, 5),
+        recipe(mnist_root, tmp_path, 5),
+        recipe(mnist_root, tmp_path, 6),
+    )
     assert first == again
     assert first != other  # the seed really drives the run
     assert len(list(tmp_path.iterdir())) == 3  # three runs, three directories

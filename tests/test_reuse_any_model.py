@@ -1,4 +1,5 @@
 """A custom model on a non-MNIST data set (a user's own tensors) goes through fit, the plots and the study tools."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -15,7 +16,7 @@ def own_data(n, seed):
     y = torch.arange(n) % 3
     x = torch.randint(0, 60, (n, 3, 8, 8), generator=g, dtype=torch.uint8)
     for cls, (r, c) in enumerate([(0, 0), (0, 4), (4, 2)]):
-        x[y == cls, :, r:r + 4, c:c + 4] += 150
+        x[y == cls, :, r : r + 4, c : c + 4] += 150
     return x, y
 
 
@@ -25,8 +26,15 @@ class SmallNet(nn.Module):
     def __init__(self, log_probs: bool):
         super().__init__()
         self.log_probs = log_probs
-        self.conv = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
-                                  nn.Dropout(0.1), nn.Conv2d(8, 8, 3), nn.ReLU())
+        self.conv = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.BatchNorm2d(8),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.1),
+            nn.Conv2d(8, 8, 3),
+            nn.ReLU(),
+        )
         self.fc = nn.Linear(8 * 2 * 2, 3)
 
     def forward(self, x):
@@ -68,7 +76,7 @@ def test_the_plots_and_study_tools_take_the_custom_model(loaders):
     assert len(s5utils.plot_histories(histories).axes[0].lines) == 2
 
     stats = s5utils.layer_stats(model, (3, 8, 8))
-    assert [(s.rf, s.jump) for s in stats if s.rf is not None][-1] == (8, 2)   # 3, pool 4 (jump 2), 3x3: 8
+    assert [(s.rf, s.jump) for s in stats if s.rf is not None][-1] == (8, 2)  # 3, pool 4 (jump 2), 3x3: 8
     assert "Linear-8" in s5utils.layer_table(model, (3, 8, 8))
 
     result = s5utils.lr_range_test(model, loaders[0], optimizer, num_iter=24)

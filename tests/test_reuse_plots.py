@@ -7,8 +7,16 @@ from s5utils import load_history, plot_curves, plot_histories
 
 
 def history(offset):
-    return [{"epoch": e, "train_loss": 1 / e + offset, "test_loss": 1.1 / e + offset, "train_acc": 90 + e,
-             "test_acc": 89 + e - offset} for e in (1, 2, 3)]
+    return [
+        {
+            "epoch": e,
+            "train_loss": 1 / e + offset,
+            "test_loss": 1.1 / e + offset,
+            "train_acc": 90 + e,
+            "test_acc": 89 + e - offset,
+        }
+        for e in (1, 2, 3)
+    ]
 
 
 def test_runs_come_from_lists_metrics_files_and_run_folders(tmp_path):

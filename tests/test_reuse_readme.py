@@ -20,8 +20,9 @@ def test_the_readme_example_runs_as_written_with_smoke_settings(mnist_root, tmp_
     assert code.count(SETTINGS) == 1
     (tmp_path / "example.py").write_text(code.replace(SETTINGS, "EPOCHS, MAX_BATCHES, LR_TEST_BATCHES = 1, 2, 5"))
     env = {**os.environ, "S5UTILS_DATA": str(mnist_root), "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Epoch 1" in done.stdout and "Jump" in done.stdout
     assert all((tmp_path / name).stat().st_size > 0 for name in ("lr_finder.png", "history.png", "compare.png"))

@@ -1,4 +1,5 @@
 """RunFolder: one fit() callback that keeps a run folder current, and records how the run ended."""
+
 import json
 import time
 from datetime import datetime, timedelta, timezone
@@ -8,8 +9,17 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from s5utils import (EpochProgress, RunDirError, RunFolder, SpeedOptions, TrainingState, fit, load_checkpoint,
-                     make_config, set_seed)
+from s5utils import (
+    EpochProgress,
+    RunDirError,
+    RunFolder,
+    SpeedOptions,
+    TrainingState,
+    fit,
+    load_checkpoint,
+    make_config,
+    set_seed,
+)
 
 
 def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
@@ -18,8 +28,9 @@ def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
     loader = DataLoader(data, batch_size=16)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    state = TrainingState(model, optimizer, loader, loader,
-                          scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
+    state = TrainingState(
+        model, optimizer, loader, loader, scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    )
     config = make_config(epochs=epochs)
 
     def stop(state):
@@ -65,8 +76,9 @@ def test_the_old_name_run_seed_recipe_still_runs_a_recipe_and_says_its_new_name(
     import s5utils
 
     assert "run_seed_recipe" not in s5utils.__all__
-    config = make_config(epochs=1, max_batches=1, batch_size=16, num_workers=0, data_root=str(mnist_root),
-                         out_dir=str(tmp_path))
+    config = make_config(
+        epochs=1, max_batches=1, batch_size=16, num_workers=0, data_root=str(mnist_root), out_dir=str(tmp_path)
+    )
     with pytest.warns(DeprecationWarning, match="run_seed_recipe is now run_recipe"):
         run_dir, history = s5utils.run_seed_recipe(config)
     assert len(history) == 1 and json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
@@ -92,7 +104,9 @@ def test_wall_seconds_and_started_at_count_from_the_run_folder_not_from_the_end_
     loader = DataLoader(TensorDataset(torch.randn(32, 1, 4, 4), torch.randint(0, 3, (32,))), batch_size=16)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
 
-    def slow_loss(output, target, **options):  # each batch takes 0.2 s, so the first epoch is long next to the folder's work
+    def slow_loss(
+        output, target, **options
+    ):  # each batch takes 0.2 s, so the first epoch is long next to the folder's work
         time.sleep(0.2)
         return nn.functional.cross_entropy(output, target, **options)
 
@@ -104,5 +118,6 @@ def test_wall_seconds_and_started_at_count_from_the_run_folder_not_from_the_end_
     assert history[0]["seconds"] >= 0.4
     assert record["wall_seconds"] >= sum(row["seconds"] for row in history)
     assert datetime.fromisoformat(record["started_at"]) <= before + timedelta(seconds=1)
-    assert datetime.fromisoformat(record["started_at"]) + timedelta(seconds=history[0]["seconds"]) <= \
-        datetime.fromisoformat(record["finished_at"]) + timedelta(seconds=1)
+    assert datetime.fromisoformat(record["started_at"]) + timedelta(
+        seconds=history[0]["seconds"]
+    ) <= datetime.fromisoformat(record["finished_at"]) + timedelta(seconds=1)

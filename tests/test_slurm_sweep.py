@@ -1,4 +1,5 @@
 """tools/slurm_sweep.py: the sweep on Slurm through dask-jobqueue. No Slurm here, so the batch script is checked."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "slurm_sweep.py"
 
 
 def job_script(*args: str) -> str:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--print-job-script", *args], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--print-job-script", *args], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -5,6 +5,7 @@ A tiny notebook stands in for S5.ipynb: it writes metrics.json at once, sleeps s
 fails for seeds ending in 13. It leaves a marker per execution (named by seed, holding its worker's pid) in
 $S5_TEST_MARKERS, which is how the test finds the worker process to kill.
 """
+
 import importlib.metadata
 import json
 import os
@@ -54,10 +55,13 @@ kernelapp.launch_new_instance(argv=["-f", sys.argv[1]])
 
 
 def write_tiny_notebook(path: Path) -> Path:
-    params = nbformat.v4.new_code_cell("seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None",
-                                       metadata={"tags": ["parameters"]})
-    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(TINY_BODY)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = nbformat.v4.new_code_cell(
+        "seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None", metadata={"tags": ["parameters"]}
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[params, nbformat.v4.new_code_cell(TINY_BODY)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     nbformat.write(nb, path)
     return path
 
@@ -66,9 +70,15 @@ def write_flaky_kernel(jupyter_path: Path) -> None:
     folder = jupyter_path / "kernels" / "flaky"
     folder.mkdir(parents=True)
     (folder / "launch.py").write_text(FLAKY_KERNEL)
-    (folder / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, str(folder / "launch.py"), "{connection_file}"], "display_name": "flaky",
-        "language": "python"}))
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, str(folder / "launch.py"), "{connection_file}"],
+                "display_name": "flaky",
+                "language": "python",
+            }
+        )
+    )
 
 
 @contextmanager
@@ -77,9 +87,25 @@ def dask_cluster(base: Path, env: dict, workers: int = 2) -> Iterator[str]:
     from distributed import Client
 
     scheduler_file = base / "scheduler.json"
-    processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                   "--scheduler-file", str(scheduler_file)], env=env, cwd=base,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    processes = [
+        subprocess.Popen(
+            [
+                str(DASK),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            env=env,
+            cwd=base,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         for _ in range(600):
             if scheduler_file.exists() and scheduler_file.stat().st_size:
@@ -87,9 +113,26 @@ def dask_cluster(base: Path, env: dict, workers: int = 2) -> Iterator[str]:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text())["address"]
         for n in range(workers):
-            processes.append(subprocess.Popen(
-                [str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                 "--name", f"w{n + 1}"], env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(DASK),
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                        "--name",
+                        f"w{n + 1}",
+                    ],
+                    env=env,
+                    cwd=base,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         with Client(address, timeout=30) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address
@@ -109,16 +152,33 @@ def cluster(tmp_path_factory):
     base = tmp_path_factory.mktemp("dask")
     (base / "markers").mkdir()
     write_flaky_kernel(base / "jupyter")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), S5_TEST_MARKERS=str(base / "markers"),
-               JUPYTER_PATH=str(base / "jupyter"), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
-               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")   # as docs/sweeps.md advises
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        S5_TEST_MARKERS=str(base / "markers"),
+        JUPYTER_PATH=str(base / "jupyter"),
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+        DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0",
+    )  # as docs/sweeps.md advises
     with dask_cluster(base, env) as address:
         yield {"address": address, "markers": base / "markers", "notebook": write_tiny_notebook(base / "tiny.ipynb")}
 
 
 def sweep_command(cluster, tmp_path, *flags, scheduler=True) -> list[str]:
-    return [sys.executable, "-m", "s5utils", "sweep", "--notebook", str(cluster["notebook"]), "--epochs", "1",
-            "--out", str(tmp_path / "runs"), *(["--scheduler", cluster["address"]] if scheduler else []), *flags]
+    return [
+        sys.executable,
+        "-m",
+        "s5utils",
+        "sweep",
+        "--notebook",
+        str(cluster["notebook"]),
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "runs"),
+        *(["--scheduler", cluster["address"]] if scheduler else []),
+        *flags,
+    ]
 
 
 def manifests(folder: Path) -> dict[str, dict]:
@@ -131,8 +191,13 @@ def the_sweep_folder(tmp_path: Path) -> Path:
 
 
 def test_a_sweep_runs_on_a_running_scheduler_with_one_line_per_epoch(cluster, tmp_path):
-    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "11", "12"), capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        sweep_command(cluster, tmp_path, "--seed", "11", "12"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert f"on the Dask cluster at {cluster['address']}" in done.stdout
     assert "01-seed11: [epoch 1/1] train 61.00%, test 91.10%, 0.1 s; done" in done.stdout
@@ -143,8 +208,10 @@ def test_a_sweep_runs_on_a_running_scheduler_with_one_line_per_epoch(cluster, tm
         assert manifest["status"] == "completed" and manifest["worker"].startswith("tcp://127.0.0.1:")
         # No --torch-threads on a cluster: the worker's cores // its one thread, as the kernel saw it.
         assert manifest["torch_threads"] == manifest["torch_threads_requested"] == os.cpu_count()
-        assert manifest["kernel"]["python"] == f"{sys.version_info.major}.{sys.version_info.minor}." \
-                                               f"{sys.version_info.micro}"
+        assert (
+            manifest["kernel"]["python"] == f"{sys.version_info.major}.{sys.version_info.minor}."
+            f"{sys.version_info.micro}"
+        )
         assert {p.name for p in (folder / name).iterdir()} == {"tiny.ipynb", "metrics.json", "manifest.json"}
     assert len({m["run_id"] for m in found.values()}) == 2
 
@@ -154,48 +221,65 @@ def test_a_notebook_that_raises_is_failed_with_its_error_line_and_not_retried(cl
 
     from s5utils.sweep import sweep
 
-    with Client(cluster["address"], timeout=30) as client:   # the Python entry point, with a Client of one's own
-        folder, rows = sweep({"seed": [13, 14]}, {"epochs": 1}, str(tmp_path / "runs"), cluster["notebook"],
-                             client=client)
+    with Client(cluster["address"], timeout=30) as client:  # the Python entry point, with a Client of one's own
+        folder, rows = sweep(
+            {"seed": [13, 14]}, {"epochs": 1}, str(tmp_path / "runs"), cluster["notebook"], client=client
+        )
     assert [(r["run"], r["status"], r["error"]) for r in rows] == [
-        ("01-seed13", "failed", "ValueError: seed 13 is unlucky"), ("02-seed14", "completed", None)]
+        ("01-seed13", "failed", "ValueError: seed 13 is unlucky"),
+        ("02-seed14", "completed", None),
+    ]
     failed = manifests(folder)["01-seed13"]
     assert (failed["attempts"], failed["kernel_start_tries"]) == (1, 1)
     assert "seed 13 is unlucky" in (folder / "01-seed13" / "tiny.ipynb").read_text()  # the traceback is kept
 
 
 def test_a_kernel_that_fails_to_start_is_retried(cluster, tmp_path):
-    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "31", "--kernel", "flaky"), capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        sweep_command(cluster, tmp_path, "--seed", "31", "--kernel", "flaky"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "01: kernel did not start (RuntimeError: Kernel died before replying to kernel_info" in done.stdout
-    manifest = manifests(the_sweep_folder(tmp_path))["01"]   # one seed: nothing varies, the name is the index
+    manifest = manifests(the_sweep_folder(tmp_path))["01"]  # one seed: nothing varies, the name is the index
     assert (manifest["status"], manifest["kernel_start_tries"], manifest["attempts"]) == ("completed", 2, 1)
 
 
 def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_the_reason(cluster, tmp_path):
     # seed 301 kills its worker every time it starts (so twice: the limit), 302 only the first time, 303 never.
-    sweep_run = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "301", "302", "303"),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    sweep_run = subprocess.Popen(
+        sweep_command(cluster, tmp_path, "--seed", "301", "302", "303"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     killed, deadline = set(), time.monotonic() + 240
     while sweep_run.poll() is None and time.monotonic() < deadline:
         for marker in cluster["markers"].glob("seed30[12]-*"):
             if marker.name in killed or not marker.read_text():
                 continue
             if marker.name.startswith("seed301") or not any(k.startswith("seed302") for k in killed):
-                os.kill(int(marker.read_text()), signal.SIGKILL)   # the worker process running that kernel
+                os.kill(int(marker.read_text()), signal.SIGKILL)  # the worker process running that kernel
                 killed.add(marker.name)
         time.sleep(0.2)
     out, err = sweep_run.communicate(timeout=60)
     assert sweep_run.returncode == 1, out + err[-3000:]
     folder = the_sweep_folder(tmp_path)
-    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["01-seed301", "02-seed302", "03-seed303",
-                                                                     "notebooks"]   # none missing, none twice
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
+        "01-seed301",
+        "02-seed302",
+        "03-seed303",
+        "notebooks",
+    ]  # none missing, none twice
     found = manifests(folder)
     assert found["01-seed301"]["status"] == "failed" and found["01-seed301"]["attempts"] == 2
-    assert found["01-seed301"]["error"].startswith("KilledWorker: 2 workers died while it was assigned to them "
-                                                   "(it started 2 time(s); last tcp://127.0.0.1:")
+    assert found["01-seed301"]["error"].startswith(
+        "KilledWorker: 2 workers died while it was assigned to them (it started 2 time(s); last tcp://127.0.0.1:"
+    )
     assert (found["02-seed302"]["status"], found["02-seed302"]["attempts"]) == ("completed", 2)
     assert (found["03-seed303"]["status"], found["03-seed303"]["attempts"]) == ("completed", 1)
     assert sum(k.startswith("seed301") for k in killed) == 2 and sum(k.startswith("seed302") for k in killed) == 1
@@ -203,26 +287,34 @@ def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_th
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_SCHEDULER_ADDRESS=cluster["address"])
-    first = subprocess.Popen(sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224",
-                                           "--torch-threads", "1", scheduler=False),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    first = subprocess.Popen(
+        sweep_command(cluster, tmp_path, "--seed", "221", "222", "223", "224", "--torch-threads", "1", scheduler=False),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/0?-seed*/manifest.json")):
         time.sleep(0.1)
-    first.send_signal(signal.SIGKILL)                      # the submitter dies with runs still to do
+    first.send_signal(signal.SIGKILL)  # the submitter dies with runs still to do
     first.wait(timeout=30)
     folder = the_sweep_folder(tmp_path)
     before = manifests(folder)
     assert 1 <= len(before) < 4
-    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--resume", str(folder)], capture_output=True,
-                          text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "s5utils", "sweep", "--resume", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert f"{4 - len(before)} of 4 runs to do" in done.stdout
     after = manifests(folder)
     assert sorted(after) == ["01-seed221", "02-seed222", "03-seed223", "04-seed224"]
-    assert all(after[name] == manifest for name, manifest in before.items())   # finished runs were not redone
-    assert {m["torch_threads"] for m in after.values()} == {1}                # the sweep's thread count, resumed
-    assert not list(folder.glob(".*"))                                           # no half-written folder left
+    assert all(after[name] == manifest for name, manifest in before.items())  # finished runs were not redone
+    assert {m["torch_threads"] for m in after.values()} == {1}  # the sweep's thread count, resumed
+    assert not list(folder.glob(".*"))  # no half-written folder left
     assert "| 04-seed224 | 224 | completed |" in (folder / "results.md").read_text()
 
 
@@ -231,9 +323,25 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", f"tcp://127.0.0.1:{port}",
-                           "--seed", "1", "2", "--out", str(tmp_path / "runs")], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s5utils",
+            "sweep",
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+            "--seed",
+            "1",
+            "2",
+            "--out",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 1 and time.monotonic() - start < 30
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 5 s")
@@ -241,15 +349,31 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path):
 
 
 def test_a_worker_with_other_versions_is_refused_in_one_line_naming_them(tmp_path):
-    other = tmp_path / "other"                     # the worker sees s5utils 9.9.9 installed
+    other = tmp_path / "other"  # the worker sees s5utils 9.9.9 installed
     (other / "s5utils-9.9.9.dist-info").mkdir(parents=True)
     metadata = "Metadata-Version: 2.1\nName: s5utils\nVersion: 9.9.9\n"
     (other / "s5utils-9.9.9.dist-info" / "METADATA").write_text(metadata)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(other), str(ROOT)]))
     with dask_cluster(tmp_path, env, workers=1) as address:
-        done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", address, "--seed", "1", "2",
-                               "--out", str(tmp_path / "runs")], capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "s5utils",
+                "sweep",
+                "--scheduler",
+                address,
+                "--seed",
+                "1",
+                "2",
+                "--out",
+                str(tmp_path / "runs"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: workers differ from this machine: s5utils 9.9.9 on tcp://127.0.0.1:")
@@ -258,32 +382,66 @@ def test_a_worker_with_other_versions_is_refused_in_one_line_naming_them(tmp_pat
 
 
 def test_a_gpu_sweep_on_workers_without_gpus_is_refused_before_any_run(cluster, tmp_path):
-    done = subprocess.run(sweep_command(cluster, tmp_path, "--seed", "41", "42", "--gpus-per-run", "1"),
-                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        sweep_command(cluster, tmp_path, "--seed", "41", "42", "--gpus-per-run", "1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "error: no worker offers 1 GPU(s): start each worker with "
-        "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"]
+        "`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"
+    ]
     assert not (tmp_path / "runs").exists() and not list(cluster["markers"].glob("seed4[12]-*"))
 
 
 def test_a_folder_of_notebooks_is_crossed_with_the_grid_and_repeats_are_separate_runs(cluster, tmp_path):
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    for student in ("ada", "bob"):   # two submissions: the same cells, different content (a comment)
+    for student in ("ada", "bob"):  # two submissions: the same cells, different content (a comment)
         notebook = nbformat.read(write_tiny_notebook(submissions / f"{student}.ipynb"), as_version=4)
         notebook.cells[1].source = f"# {student}\n" + notebook.cells[1].source
         nbformat.write(notebook, submissions / f"{student}.ipynb")
-    done = subprocess.run([sys.executable, "-m", "s5utils", "sweep", "--scheduler", cluster["address"], "--notebook",
-                           str(submissions), "--seed", "51", "52", "--repeats", "2", "--out", str(tmp_path / "runs")],
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s5utils",
+            "sweep",
+            "--scheduler",
+            cluster["address"],
+            "--notebook",
+            str(submissions),
+            "--seed",
+            "51",
+            "52",
+            "--repeats",
+            "2",
+            "--out",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     folder = the_sweep_folder(tmp_path)
     found = manifests(folder)
-    assert sorted(found) == ["01-ada-seed51-r1", "02-ada-seed51-r2", "03-ada-seed52-r1", "04-ada-seed52-r2",
-                             "05-bob-seed51-r1", "06-bob-seed51-r2", "07-bob-seed52-r1", "08-bob-seed52-r2"]
+    assert sorted(found) == [
+        "01-ada-seed51-r1",
+        "02-ada-seed51-r2",
+        "03-ada-seed52-r1",
+        "04-ada-seed52-r2",
+        "05-bob-seed51-r1",
+        "06-bob-seed51-r2",
+        "07-bob-seed52-r1",
+        "08-bob-seed52-r2",
+    ]
     assert len({m["run_id"] for m in found.values()}) == 8 and len({m["notebook_sha256"] for m in found.values()}) == 2
     assert (folder / "05-bob-seed51-r1" / "bob.ipynb").is_file()
     table = (folder / "results.md").read_text()
     assert "| run | notebook | seed | status |" in table
-    assert "| notebook=ada.ipynb | 51, 52 | 2 |" in table   # a repeat of a seed is run, but counted once
+    assert "| notebook=ada.ipynb | 51, 52 | 2 |" in table  # a repeat of a seed is run, but counted once

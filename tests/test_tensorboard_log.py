@@ -1,4 +1,5 @@
 """TensorBoard logging of a run: what the event files hold, a resume's purge, and what a real server shows."""
+
 import copy
 import time
 import types
@@ -10,11 +11,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
+from tensorboard_server import fetch, start_tensorboard, stop
 from torch.utils.data import DataLoader, TensorDataset
 
-from tensorboard_server import fetch, start_tensorboard, stop
-from s5utils.speed import SpeedOptions
-from s5utils.tensorboard_log import TensorBoardLogger, batch_stride, read_scalars, write_sweep_experiment
+from s5utils.runs.tensorboard_log import TensorBoardLogger, batch_stride, read_scalars, write_sweep_experiment
+from s5utils.training.speed import SpeedOptions
 
 CONFIG = {"lr": 0.1, "epochs": 2, "seed": 0, "max_batches": None, "amp": False, "kernel_sizes": [3, 3]}
 EPOCH_TAGS = ["Loss/train", "Loss/test", "Accuracy/train", "Accuracy/test", "LR/epoch", "Time/epoch_seconds", "epoch"]
@@ -24,14 +25,29 @@ def tiny_state(seed: int = 0, labels: int | None = None) -> types.SimpleNamespac
     """What fit hands its callbacks (TrainingState's attributes): a linear model, 4 train and 2 test batches of noise
     (random labels, or all `labels`)."""
     torch.manual_seed(seed)
-    loaders = [DataLoader(TensorDataset(torch.randn(n, 1, 28, 28),
-                                        torch.randint(0, 10, (n,)) if labels is None else torch.full((n,), labels)),
-                          batch_size=8) for n in (32, 16)]
+    loaders = [
+        DataLoader(
+            TensorDataset(
+                torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,)) if labels is None else torch.full((n,), labels)
+            ),
+            batch_size=8,
+        )
+        for n in (32, 16)
+    ]
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
-    return types.SimpleNamespace(history=[], step=0, steps_per_epoch=len(loaders[0]), batch_log=[], model=model,
-                                 optimizer=torch.optim.SGD(model.parameters(), lr=0.1), train_loader=loaders[0],
-                                 test_loader=loaders[1], device=torch.device("cpu"), max_batches=None,
-                                 speed=SpeedOptions())
+    return types.SimpleNamespace(
+        history=[],
+        step=0,
+        steps_per_epoch=len(loaders[0]),
+        batch_log=[],
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        train_loader=loaders[0],
+        test_loader=loaders[1],
+        device=torch.device("cpu"),
+        max_batches=None,
+        speed=SpeedOptions(),
+    )
 
 
 def train(state, logger, until_epoch: int) -> None:
@@ -55,10 +71,19 @@ def train(state, logger, until_epoch: int) -> None:
             out = state.model(x)
         correct = (out.argmax(1) == y).sum().item()
         seen = len(state.train_loader.dataset)
-        state.history.append({"epoch": epoch, "lr": lr, "train_loss": state.batch_log[-1][1],
-                              "train_acc": 100 * correct_train / seen, "test_loss": F.cross_entropy(out, y).item(),
-                              "test_acc": 100 * correct / len(y), "test_correct": correct, "test_seen": len(y),
-                              "seconds": time.perf_counter() - start})
+        state.history.append(
+            {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": state.batch_log[-1][1],
+                "train_acc": 100 * correct_train / seen,
+                "test_loss": F.cross_entropy(out, y).item(),
+                "test_acc": 100 * correct / len(y),
+                "test_correct": correct,
+                "test_seen": len(y),
+                "seconds": time.perf_counter() - start,
+            }
+        )
         logger(state)
 
 
@@ -79,7 +104,7 @@ def test_epochs_are_logged_at_the_global_step_in_one_event_file(tmp_path):
     assert [step for step, _ in scalars["Accuracy/test"]] == [4, 8]
     assert [v for _, v in scalars["Accuracy/test"]] == pytest.approx([r["test_acc"] for r in state.history])
     assert [v for _, v in scalars["epoch"]] == [1, 2]
-    assert [step for step, _ in scalars["Loss/train_batch"]] == list(range(1, 9))   # 8 steps: no thinning
+    assert [step for step, _ in scalars["Loss/train_batch"]] == list(range(1, 9))  # 8 steps: no thinning
     assert scalars["Loss/train_batch"][-1][1] == pytest.approx(state.batch_log[-1][1])
 
 
@@ -89,8 +114,19 @@ def test_batch_tags_are_thinned_to_at_most_1000_points_on_steps_a_resume_would_p
     for epoch in range(1, 4):
         state.batch_log = [(state.step + i, 1 / (state.step + i), 0.1) for i in range(1, 701)]
         state.step += 700
-        state.history.append({"epoch": epoch, "lr": 0.1, "train_loss": 1.0, "train_acc": 50.0, "test_loss": 1.0,
-                              "test_acc": 60.0 + epoch, "test_correct": 1, "test_seen": 2, "seconds": 1.0})
+        state.history.append(
+            {
+                "epoch": epoch,
+                "lr": 0.1,
+                "train_loss": 1.0,
+                "train_acc": 50.0,
+                "test_loss": 1.0,
+                "test_acc": 60.0 + epoch,
+                "test_correct": 1,
+                "test_seen": 2,
+                "seconds": 1.0,
+            }
+        )
         logger(state)
     logger.close()
     scalars = read_scalars(tmp_path)
@@ -106,9 +142,9 @@ def test_finish_writes_the_hparams_records_and_the_mistakes_into_the_runs_own_fi
     logger = TensorBoardLogger(tmp_path, CONFIG, epochs=2)
     train(state, logger, 2)
     logger.finish(state, "completed")
-    logger.close()   # finish closed it already: a second close is harmless
+    logger.close()  # finish closed it already: a second close is harmless
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
-    assert [p for p in tmp_path.iterdir() if p.is_dir()] == []   # no add_hparams subfolder
+    assert [p for p in tmp_path.iterdir() if p.is_dir()] == []  # no add_hparams subfolder
     events = accumulator(tmp_path)
     content = events.PluginTagToContent("hparams")
     start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
@@ -118,7 +154,7 @@ def test_finish_writes_the_hparams_records_and_the_mistakes_into_the_runs_own_fi
     assert start.hparams["kernel_sizes"].string_value == "[3, 3]"
     end = metadata.parse_session_end_info_plugin_data(content[metadata.SESSION_END_INFO_TAG])
     assert end.status == api_pb2.STATUS_SUCCESS
-    assert metadata.EXPERIMENT_TAG not in content   # a run's own would compete with a sweep's
+    assert metadata.EXPERIMENT_TAG not in content  # a run's own would compete with a sweep's
     assert events.Tags()["images"] == ["Mistakes/test"] and events.Images("Mistakes/test")[0].step == 8
 
 
@@ -139,7 +175,7 @@ def test_a_failed_run_has_no_session_end_record_and_a_logger_without_epochs_writ
 
 def test_a_run_without_mistakes_logs_no_mistakes_figure(tmp_path):
     state = tiny_state(labels=3)
-    with torch.no_grad():   # every image predicted as 3
+    with torch.no_grad():  # every image predicted as 3
         state.model[1].weight.zero_()
         state.model[1].bias.copy_(torch.eye(10)[3])
     state.optimizer = torch.optim.SGD(state.model.parameters(), lr=0.0)
@@ -182,7 +218,7 @@ def killed_then_resumed(state, logger: TensorBoardLogger) -> TensorBoardLogger:
     killed.step += killed.steps_per_epoch
     logger(killed)
     logger.close()
-    time.sleep(1.05 - time.time() % 1)   # the new process's file sorts after the first (names hold seconds)
+    time.sleep(1.05 - time.time() % 1)  # the new process's file sorts after the first (names hold seconds)
     return TensorBoardLogger(logger.log_dir, logger.hparams, logger.epochs)
 
 
@@ -222,7 +258,7 @@ def test_a_tensorboard_server_shows_a_sweeps_runs_and_hparams_table(tmp_path):
         state = tiny_state(seed)
         logger = TensorBoardLogger(tmp_path / f"seed{seed}", {**CONFIG, "seed": seed}, epochs=2)
         train(state, logger, 1)
-        if seed == 2:   # the server purges what the killed process logged
+        if seed == 2:  # the server purges what the killed process logged
             logger = killed_then_resumed(state, logger)
         train(state, logger, 2)
         logger.finish(state, "completed")
@@ -234,8 +270,10 @@ def test_a_tensorboard_server_shows_a_sweeps_runs_and_hparams_table(tmp_path):
         runs = []
         while time.monotonic() < deadline:
             runs = fetch(f"{url}/data/runs")
-            ready = [fetch(f"{url}/data/plugin/scalars/scalars?run=seed{s}&tag=Accuracy/test")
-                     if f"seed{s}" in runs else [] for s in (0, 1, 2)]
+            ready = [
+                fetch(f"{url}/data/plugin/scalars/scalars?run=seed{s}&tag=Accuracy/test") if f"seed{s}" in runs else []
+                for s in (0, 1, 2)
+            ]
             if all(len(points) == 2 for points in ready):
                 break
             time.sleep(0.5)
@@ -244,14 +282,19 @@ def test_a_tensorboard_server_shows_a_sweeps_runs_and_hparams_table(tmp_path):
         for seed, points in enumerate(ready):
             assert [value for _, _, value in points] == pytest.approx(accuracies[seed])
         experiment = fetch(f"{url}/data/plugin/hparams/experiment", {"experimentName": ""})
-        assert [info["name"] for info in experiment["hparamInfos"]] == ["seed"]   # the sweep's declaration
-        groups = fetch(f"{url}/data/plugin/hparams/session_groups", {
-            "startIndex": 0, "sliceSize": 100,
-            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]})
+        assert [info["name"] for info in experiment["hparamInfos"]] == ["seed"]  # the sweep's declaration
+        groups = fetch(
+            f"{url}/data/plugin/hparams/session_groups",
+            {
+                "startIndex": 0,
+                "sliceSize": 100,
+                "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+            },
+        )
         assert groups["totalSize"] == 3
         for group in groups["sessionGroups"]:
             accuracy = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}["Accuracy/test"]
-            assert accuracy == pytest.approx(accuracies[int(group["hparams"]["seed"])][-1])   # the final one
+            assert accuracy == pytest.approx(accuracies[int(group["hparams"]["seed"])][-1])  # the final one
             assert group["sessions"][0]["status"] == "STATUS_SUCCESS"
     finally:
         stop(server)

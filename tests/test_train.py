@@ -49,8 +49,9 @@ def test_fit_trains_any_module_and_prints_the_seed_lines(capsys):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
     seen = []
-    state = TrainingState(model, optimizer, loader, DataLoader(blobs(seed=1), batch_size=32), "cpu",
-                          scheduler=scheduler, max_batches=4)
+    state = TrainingState(
+        model, optimizer, loader, DataLoader(blobs(seed=1), batch_size=32), "cpu", scheduler=scheduler, max_batches=4
+    )
     history = fit(state, epochs=3, callbacks=[lambda s: seen.append((s.epoch, s.step))], progress=False)
 
     assert [row["epoch"] for row in history] == [1, 2, 3] and seen == [(1, 4), (2, 8), (3, 12)]
@@ -60,7 +61,9 @@ def test_fit_trains_any_module_and_prints_the_seed_lines(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Precision: float32")
     assert "Adjusting learning rate of group 0 to 5.0000e-02.\nEpoch 2\n" in out
-    assert f"Test set: Average loss: {history[-1]['test_loss']:.4f}, Accuracy: {history[-1]['test_correct']}/96 (" in out
+    assert (
+        f"Test set: Average loss: {history[-1]['test_loss']:.4f}, Accuracy: {history[-1]['test_correct']}/96 (" in out
+    )
 
 
 def test_fit_continues_the_state_it_is_given():
@@ -76,7 +79,7 @@ def test_test_loss_is_the_per_sample_mean_even_with_a_short_last_batch():
     set_seed(0)
     model = TinyMLP()
     data = blobs(n=10)
-    result = evaluate(model, DataLoader(data, batch_size=4), "cpu")   # batches of 4, 4, 2
+    result = evaluate(model, DataLoader(data, batch_size=4), "cpu")  # batches of 4, 4, 2
     x, y = data.tensors
     with torch.no_grad():
         expected = F.cross_entropy(model(x), y).item()
@@ -86,7 +89,7 @@ def test_test_loss_is_the_per_sample_mean_even_with_a_short_last_batch():
 
 def test_train_one_epoch_reports_per_sample_metrics():
     model = TinyMLP()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)   # no update: metrics equal an evaluation
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # no update: metrics equal an evaluation
     data = blobs(n=10)
     train = train_one_epoch(model, DataLoader(data, batch_size=4), optimizer, "cpu", progress=False)
     test = evaluate(model, DataLoader(data, batch_size=10), "cpu")

@@ -1,7 +1,8 @@
 """Regenerate the table of every public name in docs/api.md from s5utils/__init__.py (its groups) and the docstrings.
 
-    python tools/api_table.py    (from the repository root; tests/test_api.py checks the result)
+python tools/api_table.py    (from the repository root; tests/test_api.py checks the result)
 """
+
 import inspect
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ def groups() -> list[tuple[str, list[str]]]:
     """(comment, names) for each commented group of __all__ in s5utils/__init__.py."""
     source = (ROOT / "s5utils" / "__init__.py").read_text()
     found = []
-    for line in source[source.index("__all__ = ["):].splitlines()[1:]:
+    for line in source[source.index("__all__ = [") :].splitlines()[1:]:
         line = line.strip()
         if line.startswith("#"):
             found.append((line[1:].strip(), []))
@@ -46,7 +47,7 @@ def main() -> None:
         raise SystemExit("s5utils/__init__.py: a name of __all__ sits outside the commented groups")
     page = ROOT / "docs" / "api.md"
     text = page.read_text()
-    page.write_text(text[:text.index(START) + len(START)] + "\n" + table() + text[text.index(END):])
+    page.write_text(text[: text.index(START) + len(START)] + "\n" + table() + text[text.index(END) :])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Rewrites, in notebooks/*.ipynb, README.md and docs/*.md:
   s5utils @ git+https://github.com/ORG/NAME@REF                                   (the install cells)
 Standard library only, so it runs in a fresh clone before any setup.
 """
+
 import argparse
 import json
 import re
@@ -43,15 +44,21 @@ def rewrite_file(path: Path, repo: str, ref: str) -> str | None:
 
 def targets(root: Path) -> list[Path]:
     """The files that may hold badges or install cells."""
-    return sorted(root.glob("notebooks/*.ipynb")) + [p for p in [root / "README.md"] if p.exists()] \
+    return (
+        sorted(root.glob("notebooks/*.ipynb"))
+        + [p for p in [root / "README.md"] if p.exists()]
         + sorted(root.glob("docs/*.md"))
+    )
 
 
 def ref_kind(root: Path, ref: str) -> str:
     """tag, branch, commit or unknown: what ref names in the git repository at root."""
+
     def exists(name: str) -> bool:
-        return subprocess.run(["git", "rev-parse", "-q", "--verify", name], cwd=root,
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run(["git", "rev-parse", "-q", "--verify", name], cwd=root, capture_output=True).returncode == 0
+        )
+
     if exists(f"refs/tags/{ref}"):
         return "tag"
     if exists(f"refs/heads/{ref}") or exists(f"refs/remotes/origin/{ref}"):
@@ -64,8 +71,7 @@ def ref_kind(root: Path, ref: str) -> str:
 def bad_input(repo: str, ref: str) -> str | None:
     """One line naming what is wrong with repo or ref, or None."""
     if not REPO.fullmatch(repo or "") or repo.endswith((".", ".git")):
-        return (f"REPO must be owner/name as on GitHub (e.g. REPO=acme/course), got {repo!r}; "
-                "nothing was changed")
+        return f"REPO must be owner/name as on GitHub (e.g. REPO=acme/course), got {repo!r}; nothing was changed"
     if not REF.fullmatch(ref or "") or ".." in ref or ref.endswith(("/", ".", ".lock")):
         return f"REF must be a tag or commit (e.g. REF=v1), got {ref!r}; nothing was changed"
     return None
@@ -83,21 +89,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kind = ref_kind(args.root, args.ref)
     if kind == "branch":
-        print(f"note: {args.ref} is a branch: every push to it changes what students install; "
-              "a tag (git tag v1 && git push origin v1) or a commit stays put")
+        print(
+            f"note: {args.ref} is a branch: every push to it changes what students install; "
+            "a tag (git tag v1 && git push origin v1) or a commit stays put"
+        )
     elif kind == "unknown":
-        print(f"note: {args.ref} is not a tag, branch or commit of this clone yet; "
-              f"push it (git tag {args.ref} && git push origin {args.ref}) before students open the links")
+        print(
+            f"note: {args.ref} is not a tag, branch or commit of this clone yet; "
+            f"push it (git tag {args.ref} && git push origin {args.ref}) before students open the links"
+        )
     changed = []
     for path in targets(args.root):
         new = rewrite_file(path, args.repo, args.ref)
         if new is not None:
             path.write_text(new, encoding="utf-8")
             changed.append(path.relative_to(args.root).as_posix())
-    print(f"Colab badges and install cells now name {args.repo} at {args.ref}"
-          + (f"; rewritten: {', '.join(changed)}" if changed else "; every file already did"))
-    left = [f"{p.relative_to(args.root).as_posix()}:{n}" for p in targets(args.root)
-            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if "OWNER" in line]
+    print(
+        f"Colab badges and install cells now name {args.repo} at {args.ref}"
+        + (f"; rewritten: {', '.join(changed)}" if changed else "; every file already did")
+    )
+    left = [
+        f"{p.relative_to(args.root).as_posix()}:{n}"
+        for p in targets(args.root)
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if "OWNER" in line
+    ]
     if left:
         print(f"note: OWNER still appears in {', '.join(left)}; edit those lines by hand")
     return 0

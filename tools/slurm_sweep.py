@@ -6,6 +6,7 @@
 Everything after `--` is the sweep's own flags (docs/cli.md); this script adds --scheduler (its cluster's),
 --gpus-per-run and --torch-threads. Needs the optional extra: pip install -e '.[slurm]'.
 """
+
 import argparse
 import sys
 
@@ -17,16 +18,23 @@ def slurm_cluster(args: argparse.Namespace):
 
     # A worker holds only the run it executes, so a run is never queued behind another on one GPU.
     dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
-    gpus = ["--gres=gpu:%d" % args.gpus] if args.gpus else []
-    return SLURMCluster(cores=1, processes=1, job_cpu=args.job_cpu, memory=args.memory, walltime=args.walltime,
-                        queue=args.partition, job_extra_directives=gpus,
-                        worker_extra_args=["--resources", f"GPU={args.gpus}"] if args.gpus else [])
+    gpus = [f"--gres=gpu:{args.gpus}"] if args.gpus else []
+    return SLURMCluster(
+        cores=1,
+        processes=1,
+        job_cpu=args.job_cpu,
+        memory=args.memory,
+        walltime=args.walltime,
+        queue=args.partition,
+        job_extra_directives=gpus,
+        worker_extra_args=["--resources", f"GPU={args.gpus}"] if args.gpus else [],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the cluster, scale it to --jobs, run the sweep through it; the sweep's exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    ours, sweep_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    ours, sweep_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(prog="python tools/slurm_sweep.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=4, help="Slurm jobs, one Dask worker each (default 4)")
     parser.add_argument("--gpus", type=int, default=1, help="GPUs per job; 0 for CPU jobs (default 1)")
@@ -49,8 +57,17 @@ def main(argv: list[str] | None = None) -> int:
         from s5utils.cli import main as s5utils_main
 
         gpus = ["--gpus-per-run", "1"] if args.gpus else []
-        return s5utils_main(["sweep", "--scheduler", cluster.scheduler_address, *gpus,
-                             "--torch-threads", str(args.job_cpu), *sweep_args])
+        return s5utils_main(
+            [
+                "sweep",
+                "--scheduler",
+                cluster.scheduler_address,
+                *gpus,
+                "--torch-threads",
+                str(args.job_cpu),
+                *sweep_args,
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -14,15 +14,53 @@ The modules, each by its job:
     recorded  a sweep's tables from runs already recorded (--report-from), nothing trained
     cli       `python -m s5utils sweep`: its parser and the function that runs it
 """
-from .cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
-from .plan import check_declared, find_notebooks, grid, plan_runs
-from .results import write_report
-from .run import (ATTEMPTS, ConfigError, cluster_for, execute_plan, failed_result, new_run_dir, read_row, report,
-                  resume_sweep, run_plan, say, sweep, write_json_atomic, write_run_folder)
-from .task import EVENT_TOPIC, run_notebook_task
 
-__all__ = ["sweep", "resume_sweep", "SweepError",
-           "ATTEMPTS", "EVENT_TOPIC", "ConfigError", "check_declared", "check_versions", "cluster_for",
-           "default_workers", "execute_plan", "failed_result", "find_notebooks", "grid", "new_run_dir", "open_client",
-           "plan_runs", "read_row", "report", "run_notebook_task", "run_plan", "say", "threads_per_run",
-           "write_json_atomic", "write_report", "write_run_folder"]
+from s5utils.sweep.cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
+from s5utils.sweep.plan import check_declared, find_notebooks, grid, plan_runs
+from s5utils.sweep.results import write_report
+from s5utils.sweep.run import (
+    ATTEMPTS,
+    ConfigError,
+    cluster_for,
+    execute_plan,
+    failed_result,
+    new_run_dir,
+    read_row,
+    report,
+    resume_sweep,
+    run_plan,
+    say,
+    sweep,
+    write_json_atomic,
+    write_run_folder,
+)
+from s5utils.sweep.task import EVENT_TOPIC, run_notebook_task
+
+__all__ = [
+    "sweep",
+    "resume_sweep",
+    "SweepError",
+    "ATTEMPTS",
+    "EVENT_TOPIC",
+    "ConfigError",
+    "check_declared",
+    "check_versions",
+    "cluster_for",
+    "default_workers",
+    "execute_plan",
+    "failed_result",
+    "find_notebooks",
+    "grid",
+    "new_run_dir",
+    "open_client",
+    "plan_runs",
+    "read_row",
+    "report",
+    "run_notebook_task",
+    "run_plan",
+    "say",
+    "threads_per_run",
+    "write_json_atomic",
+    "write_report",
+    "write_run_folder",
+]

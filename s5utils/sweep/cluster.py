@@ -1,4 +1,5 @@
 """The Dask cluster a sweep runs on: a LocalCluster of worker processes, or a running scheduler's workers."""
+
 import importlib.metadata
 import logging
 import os
@@ -41,15 +42,19 @@ def check_versions(client) -> None:
     for name in ("python", *CHECKED_PACKAGES):
         here = package_version(name)
         # client.run pickles the function by reference: package_version must exist on the workers, so stdlib only.
-        there = (client.run(platform.python_version) if name == "python"
-                 else client.run(importlib.metadata.version, name, on_error="return"))
+        there = (
+            client.run(platform.python_version)
+            if name == "python"
+            else client.run(importlib.metadata.version, name, on_error="return")
+        )
         for worker, version in sorted(there.items()):
             version = None if isinstance(version, BaseException) else version
             if version != here:
                 mismatches.append(f"{name} {version or 'missing'} on {worker} (here {here or 'missing'})")
     if mismatches:
-        raise SweepError("workers differ from this machine: " + "; ".join(mismatches)
-                         + ": install the same versions on every worker")
+        raise SweepError(
+            "workers differ from this machine: " + "; ".join(mismatches) + ": install the same versions on every worker"
+        )
 
 
 def connect(address: str):
@@ -59,15 +64,19 @@ def connect(address: str):
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise SweepError(f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s ({type(exc).__name__}): "
-                         f"start one with `dask scheduler` and `dask worker {address}`, or leave out --scheduler "
-                         "(and DASK_SCHEDULER_ADDRESS) to run on this machine") from None
+        raise SweepError(
+            f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s ({type(exc).__name__}): "
+            f"start one with `dask scheduler` and `dask worker {address}`, or leave out --scheduler "
+            "(and DASK_SCHEDULER_ADDRESS) to run on this machine"
+        ) from None
     try:
         client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
     except TimeoutError:
         client.close()
-        raise SweepError(f"the scheduler at {address} has no workers after {WORKER_TIMEOUT} s: "
-                         f"start one with `dask worker {address} --nthreads 1`") from None
+        raise SweepError(
+            f"the scheduler at {address} has no workers after {WORKER_TIMEOUT} s: "
+            f"start one with `dask worker {address} --nthreads 1`"
+        ) from None
     return client
 
 
@@ -75,8 +84,10 @@ def check_gpus(client, gpus_per_run: int) -> None:
     """Refuse a GPU sweep when no worker offers that many GPU resources (the runs would wait forever)."""
     offers = [w.get("resources", {}).get("GPU", 0) for w in client.scheduler_info()["workers"].values()]
     if gpus_per_run and not any(offer >= gpus_per_run for offer in offers):
-        raise SweepError(f"no worker offers {gpus_per_run} GPU(s): start each worker with "
-                         f"`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`")
+        raise SweepError(
+            f"no worker offers {gpus_per_run} GPU(s): start each worker with "
+            f"`CUDA_VISIBLE_DEVICES=N dask worker ADDRESS --nthreads 1 --resources GPU=1`"
+        )
 
 
 @contextmanager
@@ -99,10 +110,17 @@ def open_client(scheduler: str | None, workers: int, allowed_failures: int, gpus
             client.close()
         return
     # Saturation 1.0: a worker holds only the run it executes, so a dying worker takes no queued run down with it.
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
-                          "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR, resources={"GPU": gpus_per_run} if gpus_per_run else None)
+    with dask.config.set(
+        {"distributed.scheduler.allowed-failures": allowed_failures, "distributed.scheduler.worker-saturation": 1.0}
+    ):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            resources={"GPU": gpus_per_run} if gpus_per_run else None,
+        )
     try:
         with Client(cluster) as client:
             yield client

@@ -1,21 +1,30 @@
 """What a sweep runs: notebooks crossed with a grid of validated settings and repeats, each named, with a stable id."""
+
 import hashlib
 import itertools
 import json
 from pathlib import Path
 
-from ..config import ConfigError, make_config
+from s5utils.config import ConfigError, make_config
 
-SHORT = {"batch_size": "bs", "max_batches": "mb", "epochs": "ep", "momentum": "mom", "step_size": "step",
-         "data_path": "", "channels_last": "cl"}
+SHORT = {
+    "batch_size": "bs",
+    "max_batches": "mb",
+    "epochs": "ep",
+    "momentum": "mom",
+    "step_size": "step",
+    "data_path": "",
+    "channels_last": "cl",
+}
 
 
 def default_notebook() -> Path:
     """notebooks/S5.ipynb of the checkout this package was imported from."""
     path = Path(__file__).resolve().parents[2] / "notebooks" / "S5.ipynb"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found (s5utils is not running from a checkout); "
-                                "pass the notebook's path with --notebook")
+        raise FileNotFoundError(
+            f"{path} not found (s5utils is not running from a checkout); pass the notebook's path with --notebook"
+        )
     return path
 
 
@@ -56,7 +65,8 @@ def grid(axes: dict[str, list], fixed: dict | None = None, zipped: list[str] = (
         if name in zipped[1:]:
             continue
         if zipped and name == zipped[0]:
-            blocks.append([dict(zip(zipped, values)) for values in zip(*(axes[n] for n in zipped))])
+            columns = zip(*(axes[n] for n in zipped), strict=True)
+            blocks.append([dict(zip(zipped, values, strict=True)) for values in columns])
         else:
             blocks.append([{name: value} for value in axes[name]])
     settings = [{**fixed, **{k: v for part in parts for k, v in part.items()}} for parts in itertools.product(*blocks)]
@@ -70,8 +80,11 @@ def check_declared(notebook: Path, names) -> None:
     declared = pm.inspect_notebook(str(notebook))
     for name in names:
         if name not in declared:
-            raise ConfigError(f"{notebook.name} has no parameter {name!r}: add a line `{name} = ...` to its "
-                              f"parameters cell, or leave {name} out of the sweep", name)
+            raise ConfigError(
+                f"{notebook.name} has no parameter {name!r}: add a line `{name} = ...` to its "
+                f"parameters cell, or leave {name} out of the sweep",
+                name,
+            )
 
 
 def run_name(index: int, setting: dict, axes: list[str], notebook: str | None = None, repeat: int | None = None) -> str:
@@ -95,8 +108,20 @@ def plan_runs(notebooks: list[Path], axes: dict, settings: list[dict], repeats: 
         for setting in settings:
             for repeat in range(repeats):
                 index = len(runs) + 1
-                runs.append({"name": run_name(index, setting, list(axes), notebook.name if several else None,
-                                              repeat + 1 if repeats > 1 else None),
-                             "run_id": stable_run_id(sha, setting, repeat), "notebook": notebook.name,
-                             "notebook_sha256": sha, "parameters": setting, "repeat": repeat})
+                runs.append(
+                    {
+                        "name": run_name(
+                            index,
+                            setting,
+                            list(axes),
+                            notebook.name if several else None,
+                            repeat + 1 if repeats > 1 else None,
+                        ),
+                        "run_id": stable_run_id(sha, setting, repeat),
+                        "notebook": notebook.name,
+                        "notebook_sha256": sha,
+                        "parameters": setting,
+                        "repeat": repeat,
+                    }
+                )
     return runs

@@ -7,13 +7,14 @@ run actually used on its machine (metrics.json's `speed`: `auto` resolved to the
 dtype, channels_last). A setting that does not name max_batches takes full epochs only. Of several runs
 that match, the first by path counts (on a CPU a rerun gives the same weights).
 """
+
 import json
 import os
 from pathlib import Path
 
-from ..runs import new_run_dir, write_json_atomic
-from .plan import grid
-from .results import write_report
+from s5utils.runs.records import new_run_dir, write_json_atomic
+from s5utils.sweep.plan import grid
+from s5utils.sweep.results import write_report
 
 AMP_NAMES = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}
 
@@ -53,15 +54,21 @@ def recorded_rows(root: Path, settings: list[dict]) -> list[dict]:
         if found:
             path, record = found
             final = record.get("final") or record["history"][-1]
-            row.update(run=str(path.parent.relative_to(root)), status="completed", error=None,
-                       run_dir=os.path.relpath(path.parent), wall_seconds=record.get("wall_seconds"),
-                       **{k: final.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")})
+            row.update(
+                run=str(path.parent.relative_to(root)),
+                status="completed",
+                error=None,
+                run_dir=os.path.relpath(path.parent),
+                wall_seconds=record.get("wall_seconds"),
+                **{k: final.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")},
+            )
         rows.append(row)
     return rows
 
 
-def report_recorded(root: str | os.PathLike, axes: dict, fixed: dict, zipped: list[str] = (),
-                    out_dir: str = "runs") -> tuple[Path, list[dict]]:
+def report_recorded(
+    root: str | os.PathLike, axes: dict, fixed: dict, zipped: list[str] = (), out_dir: str = "runs"
+) -> tuple[Path, list[dict]]:
     """Write the sweep's tables and plot for the grid from runs recorded under root into out_dir/<time>-report/."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
@@ -70,7 +77,9 @@ def report_recorded(root: str | os.PathLike, axes: dict, fixed: dict, zipped: li
     rows = recorded_rows(root, settings)
     folder = new_run_dir(out_dir, "report").resolve()
     write_report(rows, list(axes), folder)
-    write_json_atomic(folder / "report.json", {"recorded_under": os.path.relpath(root), "axes": axes, "fixed": fixed,
-                                               "zipped": list(zipped), "runs": rows})
+    write_json_atomic(
+        folder / "report.json",
+        {"recorded_under": os.path.relpath(root), "axes": axes, "fixed": fixed, "zipped": list(zipped), "runs": rows},
+    )
     print((folder / "results.md").read_text(), end="", flush=True)
     return folder, rows

@@ -1,19 +1,53 @@
 """A sweep's report: results.csv/results.md (a row per run, then per setting, setting against setting) and a plot."""
+
 import csv
 import statistics
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from .stats import by_setting, comparisons, grouped_table, repeats_over_seeds, setting_label
+from s5utils.sweep.stats import by_setting, comparisons, grouped_table, repeats_over_seeds, setting_label
 
-RUN_COLUMNS = ["run", "status", "test_acc", "test_loss", "train_acc", "train_loss", "wall_seconds", "attempts",
-               "worker", "error", "run_dir"]
-SETTING_COLUMNS = ["setting", "seeds", "test_acc_n", "test_acc_mean", "test_acc_std", "test_acc_median",
-                   "test_acc_min", "test_acc_max", "seconds_mean", "seconds_std", "seconds_median", "seconds_min",
-                   "seconds_max"]
-COMPARISON_COLUMNS = ["a", "b", "paired_seeds", "a_higher", "b_higher", "tied", "median_diff", "sign_p",
-                      "median_a_minus_median_b", "rank_sum_p"]
+RUN_COLUMNS = [
+    "run",
+    "status",
+    "test_acc",
+    "test_loss",
+    "train_acc",
+    "train_loss",
+    "wall_seconds",
+    "attempts",
+    "worker",
+    "error",
+    "run_dir",
+]
+SETTING_COLUMNS = [
+    "setting",
+    "seeds",
+    "test_acc_n",
+    "test_acc_mean",
+    "test_acc_std",
+    "test_acc_median",
+    "test_acc_min",
+    "test_acc_max",
+    "seconds_mean",
+    "seconds_std",
+    "seconds_median",
+    "seconds_min",
+    "seconds_max",
+]
+COMPARISON_COLUMNS = [
+    "a",
+    "b",
+    "paired_seeds",
+    "a_higher",
+    "b_higher",
+    "tied",
+    "median_diff",
+    "sign_p",
+    "median_a_minus_median_b",
+    "rank_sum_p",
+]
 
 
 def cell(value, digits: str = ".6g") -> str:
@@ -41,8 +75,9 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> Path:
     return path
 
 
-def write_table(rows: list[dict], axes: list[str], folder: Path, setting_names: list[str] | None = None
-                ) -> tuple[Path, Path]:
+def write_table(
+    rows: list[dict], axes: list[str], folder: Path, setting_names: list[str] | None = None
+) -> tuple[Path, Path]:
     """results.csv and results.md: one line per run (the varied parameters first); with seeds repeated,
     results_by_setting.csv and the grouped and paired tables in results.md too."""
     names = [a for a in axes if a != "seed"] if setting_names is None else setting_names
@@ -54,14 +89,25 @@ def write_table(rows: list[dict], axes: list[str], folder: Path, setting_names: 
         write_csv(folder / "results_by_setting.csv", groups, SETTING_COLUMNS)
         accuracy = {c: ".2f" for c in SETTING_COLUMNS if c.startswith("test_acc_") and c != "test_acc_n"}
         seconds = {c: ".1f" for c in SETTING_COLUMNS if c.startswith("seconds_")}
-        lines += ["", "## By setting (completed runs; final test accuracy in %, wall time in seconds)", "",
-                  *markdown(groups, SETTING_COLUMNS, {**accuracy, **seconds})]
+        lines += [
+            "",
+            "## By setting (completed runs; final test accuracy in %, wall time in seconds)",
+            "",
+            *markdown(groups, SETTING_COLUMNS, {**accuracy, **seconds}),
+        ]
         pairs = comparisons(rows, names)
         if pairs:
-            lines += ["", "## Setting against setting (sign test on the seeds both ran; rank-sum test on all seeds;"
-                      " both exact, two-sided)", "",
-                      *markdown(pairs, COMPARISON_COLUMNS, {"median_diff": "+.2f", "sign_p": ".3f",
-                                                            "median_a_minus_median_b": "+.2f", "rank_sum_p": ".3f"})]
+            lines += [
+                "",
+                "## Setting against setting (sign test on the seeds both ran; rank-sum test on all seeds;"
+                " both exact, two-sided)",
+                "",
+                *markdown(
+                    pairs,
+                    COMPARISON_COLUMNS,
+                    {"median_diff": "+.2f", "sign_p": ".3f", "median_a_minus_median_b": "+.2f", "rank_sum_p": ".3f"},
+                ),
+            ]
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path
 
@@ -89,7 +135,7 @@ def plot_sweep(rows: list[dict], setting_names: list[str]) -> Figure:
         members = [r for r in rows if setting_label(r, setting_names) == label]
         accs = [float(r["test_acc"]) for r in groups.get(label, {}).values()]
         offsets = [(i - (len(members) - 1) / 2) * min(0.05, 0.5 / len(members)) for i in range(len(members))]
-        for offset, row in zip(offsets, members):
+        for offset, row in zip(offsets, members, strict=False):
             if row.get("status") == "completed" and row.get("test_acc") is not None:
                 ax.plot(x + offset, float(row["test_acc"]), "o", color="tab:blue", alpha=0.8)
             else:

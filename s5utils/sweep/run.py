@@ -8,6 +8,7 @@ run is never half-written nor written twice. sweep.json records the plan first: 
 runs only the runs without a folder. A local cluster of worker processes is made unless a scheduler
 address or a Client is given.
 """
+
 import json
 import os
 import shutil
@@ -17,13 +18,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..config import ConfigError
-from ..runs import new_run_dir, write_json_atomic
-from ..tensorboard_log import write_sweep_experiment
-from .cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
-from .plan import check_declared, find_notebooks, grid, plan_runs
-from .results import write_report
-from .task import EVENT_TOPIC, run_notebook_task
+from s5utils.config import ConfigError
+from s5utils.runs.records import new_run_dir, write_json_atomic
+from s5utils.runs.tensorboard_log import write_sweep_experiment
+from s5utils.sweep.cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
+from s5utils.sweep.plan import check_declared, find_notebooks, grid, plan_runs
+from s5utils.sweep.results import write_report
+from s5utils.sweep.task import EVENT_TOPIC, run_notebook_task
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
 
@@ -48,9 +49,12 @@ def write_run_folder(folder: Path, result: dict, attempts: int) -> Path | None:
 
 def failed_result(run: dict, error: str) -> dict:
     """The result of a run that never came back from a worker."""
-    manifest = {**{k: run[k] for k in ("run_id", "name", "notebook", "notebook_sha256", "parameters", "repeat")},
-                "status": "failed", "error": error,
-                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    manifest = {
+        **{k: run[k] for k in ("run_id", "name", "notebook", "notebook_sha256", "parameters", "repeat")},
+        "status": "failed",
+        "error": error,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     return {"status": "failed", "error": error, "manifest": manifest, "files": {}}
 
 
@@ -66,9 +70,15 @@ def read_row(folder: Path, run: dict) -> dict:
     if (run_dir / "metrics.json").is_file():
         record = json.loads((run_dir / "metrics.json").read_text())
     final = record.get("final") or (record["history"][-1] if record.get("history") else {})
-    return {**row, "status": manifest["status"], "error": manifest.get("error"), "attempts": manifest.get("attempts"),
-            "worker": manifest.get("worker"), "wall_seconds": record.get("wall_seconds"),
-            **{k: final.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")}}
+    return {
+        **row,
+        "status": manifest["status"],
+        "error": manifest.get("error"),
+        "attempts": manifest.get("attempts"),
+        "worker": manifest.get("worker"),
+        "wall_seconds": record.get("wall_seconds"),
+        **{k: final.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")},
+    }
 
 
 def say(line: str) -> None:
@@ -94,10 +104,20 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
 
     client.subscribe_topic(EVENT_TOPIC, on_event)
     resources = {"GPU": options["gpus_per_run"]} if options["gpus_per_run"] else None
-    futures = {client.submit(run_notebook_task, run, notebooks[run["notebook"]], options["torch_threads"],
-                             options["kernel_name"], gpu_slots=options["gpu_slots"],
-                             key=f"s5utils-run-{run['name']}-{run['run_id']}", pure=False, resources=resources): run
-               for run in runs}
+    futures = {
+        client.submit(
+            run_notebook_task,
+            run,
+            notebooks[run["notebook"]],
+            options["torch_threads"],
+            options["kernel_name"],
+            gpu_slots=options["gpu_slots"],
+            key=f"s5utils-run-{run['name']}-{run['run_id']}",
+            pure=False,
+            resources=resources,
+        ): run
+        for run in runs
+    }
     try:
         for done, future in enumerate(as_completed(futures), start=1):
             run = futures[future]
@@ -105,42 +125,68 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
                 result = future.result()
             except KilledWorker as exc:
                 last = getattr(exc.last_worker, "address", exc.last_worker)
-                result = failed_result(run, f"KilledWorker: {exc.allowed_failures + 1} workers died while it was "
-                                            f"assigned to them (it started {len(starts[run['run_id']])} time(s); last "
-                                            f"{last}): Dask's allowed-failures limit")
+                result = failed_result(
+                    run,
+                    f"KilledWorker: {exc.allowed_failures + 1} workers died while it was "
+                    f"assigned to them (it started {len(starts[run['run_id']])} time(s); last "
+                    f"{last}): Dask's allowed-failures limit",
+                )
             except Exception as exc:  # a run that cannot come back is recorded, never lost
                 result = failed_result(run, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
             attempts = max(1, len(starts[run["run_id"]]))
             written = write_run_folder(folder, result, attempts)
-            accuracy = (json.loads(result["files"]["metrics.json"]).get("final") or {}).get("test_acc") \
-                if "metrics.json" in result["files"] else None
-            say(f"[{done}/{len(runs)}] {run['name']}: {result['status']}"
+            accuracy = (
+                (json.loads(result["files"]["metrics.json"]).get("final") or {}).get("test_acc")
+                if "metrics.json" in result["files"]
+                else None
+            )
+            say(
+                f"[{done}/{len(runs)}] {run['name']}: {result['status']}"
                 + (f", test accuracy {accuracy:.2f}%" if accuracy is not None else "")
                 + (f" ({result['error']})" if result["error"] else "")
                 + f"; {attempts} attempt(s), worker {result['manifest'].get('worker') or '-'}"
-                + ("" if written else "; a folder already held it, kept"))
+                + ("" if written else "; a folder already held it, kept")
+            )
     finally:
         client.unsubscribe_topic(EVENT_TOPIC)
 
 
 @contextmanager
-def cluster_for(pending: int, client=None, scheduler: str | None = None, workers: int | None = None,
-                gpus_per_run: int = 0, torch_threads: int | None = None, kernel_name: str | None = None) -> Iterator:
+def cluster_for(
+    pending: int,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    gpus_per_run: int = 0,
+    torch_threads: int | None = None,
+    kernel_name: str | None = None,
+) -> Iterator:
     """Yield (client, run options, a description): the given client, the scheduler's, or a new LocalCluster's."""
     scheduler = (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")) if client is None else None
     local = client is None and not scheduler
     if local:
         workers = workers or default_workers(pending)
         torch_threads = torch_threads or threads_per_run(workers)
-    options = {"torch_threads": torch_threads, "kernel_name": kernel_name, "gpus_per_run": gpus_per_run,
-               "gpu_slots": gpus_per_run if local else 0}
+    options = {
+        "torch_threads": torch_threads,
+        "kernel_name": kernel_name,
+        "gpus_per_run": gpus_per_run,
+        "gpu_slots": gpus_per_run if local else 0,
+    }
     if client is not None:
         check_versions(client)  # its workers may still be starting (a batch queue): those are not checked
         yield client, options, f"the Dask cluster of the given client ({client.scheduler.address})"
         return
     with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run) as own:
-        yield own, options, (f"a local cluster of {workers} worker process(es), {torch_threads} torch thread(s) each"
-                             if local else f"the Dask cluster at {scheduler}")
+        yield (
+            own,
+            options,
+            (
+                f"a local cluster of {workers} worker process(es), {torch_threads} torch thread(s) each"
+                if local
+                else f"the Dask cluster at {scheduler}"
+            ),
+        )
 
 
 def run_plan(folder: Path, plan: dict, client, options: dict, where: str) -> list[dict]:
@@ -164,10 +210,21 @@ def report(folder: Path, plan: dict, rows: list[dict]) -> None:
     write_report(rows, (["notebook"] if len(plan["notebooks"]) > 1 else []) + list(plan["axes"]), folder)
 
 
-def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs", notebook=None,
-          kernel_name: str | None = None, *, client=None, workers: int | None = None, scheduler: str | None = None,
-          gpus_per_run: int = 0, torch_threads: int | None = None, repeats: int = 1, zipped: list[str] = ()
-          ) -> tuple[Path, list[dict]]:
+def sweep(
+    axes: dict[str, list],
+    fixed: dict | None = None,
+    out_dir: str = "runs",
+    notebook=None,
+    kernel_name: str | None = None,
+    *,
+    client=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    gpus_per_run: int = 0,
+    torch_threads: int | None = None,
+    repeats: int = 1,
+    zipped: list[str] = (),
+) -> tuple[Path, list[dict]]:
     """Run each notebook once per grid setting (and repeat) into out_dir/<time>-sweep/<NN-...>/; returns (folder, rows).
 
     notebook: a path, a folder of notebooks, or a list of either (default notebooks/S5.ipynb). client: an
@@ -184,15 +241,25 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
     runs = plan_runs(notebooks, axes, settings, repeats)
     # The cluster first: a scheduler that does not answer leaves no sweep folder behind.
     with cluster_for(len(runs), client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
-            dask_client, options, where):
+        dask_client,
+        options,
+        where,
+    ):
         folder = new_run_dir(out_dir, "sweep").resolve()
         (folder / "notebooks").mkdir()
         for path in notebooks:
             shutil.copyfile(path, folder / "notebooks" / path.name)
-        plan = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "notebooks": [p.name for p in notebooks], "sources": [str(p) for p in notebooks], "axes": axes,
-                "fixed": fixed or {}, "zipped": list(zipped), "repeats": repeats, "runs": runs,
-                "torch_threads": options["torch_threads"]}
+        plan = {
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "notebooks": [p.name for p in notebooks],
+            "sources": [str(p) for p in notebooks],
+            "axes": axes,
+            "fixed": fixed or {},
+            "zipped": list(zipped),
+            "repeats": repeats,
+            "runs": runs,
+            "torch_threads": options["torch_threads"],
+        }
         write_json_atomic(folder / "sweep.json", plan)
         # TensorBoard's HParams table: the varied values and the metrics, declared once at the sweep's root.
         write_sweep_experiment(folder, axes)
@@ -200,23 +267,34 @@ def sweep(axes: dict[str, list], fixed: dict | None = None, out_dir: str = "runs
     return folder, rows
 
 
-def resume_sweep(folder, *, client=None, workers: int | None = None, scheduler: str | None = None,
-                 gpus_per_run: int = 0, torch_threads: int | None = None, kernel_name: str | None = None
-                 ) -> tuple[Path, list[dict]]:
+def resume_sweep(
+    folder,
+    *,
+    client=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    gpus_per_run: int = 0,
+    torch_threads: int | None = None,
+    kernel_name: str | None = None,
+) -> tuple[Path, list[dict]]:
     """Run only the runs of an interrupted sweep that have no folder yet (at its torch thread count), then rebuild
     its tables and plot."""
     folder = Path(folder).expanduser().resolve()
     try:
         plan = json.loads((folder / "sweep.json").read_text())
     except (OSError, ValueError) as exc:
-        raise SweepError(f"{folder} is not a sweep folder ({type(exc).__name__} reading sweep.json): "
-                         "pass the folder a sweep printed") from None
+        raise SweepError(
+            f"{folder} is not a sweep folder ({type(exc).__name__} reading sweep.json): pass the folder a sweep printed"
+        ) from None
     for stale in folder.glob(".*.tmp-*"):  # a folder half-written when the submitter was killed
         shutil.rmtree(stale, ignore_errors=True)
     pending = sum(not (folder / run["name"]).exists() for run in plan["runs"])
     # The sweep's own thread count unless told otherwise: another count gives other numbers (docs/sweeps.md).
     torch_threads = torch_threads or plan.get("torch_threads")
     with cluster_for(pending, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
-            dask_client, options, where):
+        dask_client,
+        options,
+        where,
+    ):
         rows = run_plan(folder, plan, dask_client, options, where)
     return folder, rows

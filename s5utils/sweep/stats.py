@@ -5,6 +5,7 @@ sweep runs several); its runs over seeds are its sample. Two settings are compar
 (the sign test) and on all their seeds (the rank-sum test). Both tests are exact: no normal approximation,
 which small seed counts would not justify.
 """
+
 import itertools
 import math
 import statistics
@@ -17,9 +18,14 @@ def describe(values: list[float]) -> dict:
     """n, mean, sample standard deviation (None below two values), median, min and max."""
     if not values:
         return {"n": 0, **{name: None for name in SUMMARY_FIELDS[1:]}}
-    return {"n": len(values), "mean": statistics.mean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else None,
-            "median": statistics.median(values), "min": min(values), "max": max(values)}
+    return {
+        "n": len(values),
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -27,7 +33,7 @@ def sign_test(wins: int, losses: int) -> float:
     n = wins + losses
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2 ** n
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -74,9 +80,14 @@ def grouped_table(rows: list[dict], names: list[str]) -> list[dict]:
         runs = list(seeds.values())
         accs = describe([float(r["test_acc"]) for r in runs])
         times = describe([float(r["wall_seconds"]) for r in runs if r.get("wall_seconds") is not None])
-        table.append({"setting": label, "seeds": ", ".join(str(s) for s in seeds),
-                      **{f"test_acc_{k}": v for k, v in accs.items()},
-                      **{f"seconds_{k}": v for k, v in times.items() if k != "n"}})
+        table.append(
+            {
+                "setting": label,
+                "seeds": ", ".join(str(s) for s in seeds),
+                **{f"test_acc_{k}": v for k, v in accs.items()},
+                **{f"seconds_{k}": v for k, v in times.items() if k != "n"},
+            }
+        )
     return table
 
 
@@ -89,12 +100,20 @@ def comparisons(rows: list[dict], names: list[str]) -> list[dict]:
         wins, losses = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
         accs_a = [float(r["test_acc"]) for r in a.values()]
         accs_b = [float(r["test_acc"]) for r in b.values()]
-        table.append({"a": label_a, "b": label_b, "paired_seeds": len(shared), "a_higher": wins, "b_higher": losses,
-                      "tied": len(diffs) - wins - losses,
-                      "median_diff": statistics.median(diffs) if diffs else None,
-                      "sign_p": sign_test(wins, losses) if diffs else None,
-                      "median_a_minus_median_b": statistics.median(accs_a) - statistics.median(accs_b),
-                      "rank_sum_p": rank_sum_test(accs_a, accs_b)})
+        table.append(
+            {
+                "a": label_a,
+                "b": label_b,
+                "paired_seeds": len(shared),
+                "a_higher": wins,
+                "b_higher": losses,
+                "tied": len(diffs) - wins - losses,
+                "median_diff": statistics.median(diffs) if diffs else None,
+                "sign_p": sign_test(wins, losses) if diffs else None,
+                "median_a_minus_median_b": statistics.median(accs_a) - statistics.median(accs_b),
+                "rank_sum_p": rank_sum_test(accs_a, accs_b),
+            }
+        )
     return table
 
 

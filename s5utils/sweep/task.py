@@ -3,6 +3,7 @@
 The worker needs no filesystem shared with the submitter: the notebook travels as bytes, and the executed
 notebook, metrics.json, plot and a manifest travel back. Nothing here writes outside its temporary folder.
 """
+
 import json
 import os
 import socket
@@ -12,20 +13,22 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..notebook_exec import execute_notebook
-from .cluster import threads_per_run
+from s5utils.notebooks.execute import execute_notebook
+from s5utils.sweep.cluster import threads_per_run
 
 EVENT_TOPIC = "s5utils-sweep"
 # A kernel that never got going (papermill's ZMQ port race, a slow start under load) is worth another try;
 # a notebook's own exception is not.
 KERNEL_START_FAILURES = ("Address already in use", "Kernel didn't respond", "Kernel died before replying")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # torch sizes its CPU thread pool from these
-PROBE = ("import importlib.metadata as m, json, platform\n"
-         "def v(name):\n"
-         "    try:\n        return m.version(name)\n"
-         "    except m.PackageNotFoundError:\n        return None\n"
-         "print(json.dumps({'python': platform.python_version(), "
-         "**{n: v(n) for n in ('torch', 'torchvision', 'numpy', 's5utils', 'papermill')}}))")
+PROBE = (
+    "import importlib.metadata as m, json, platform\n"
+    "def v(name):\n"
+    "    try:\n        return m.version(name)\n"
+    "    except m.PackageNotFoundError:\n        return None\n"
+    "print(json.dumps({'python': platform.python_version(), "
+    "**{n: v(n) for n in ('torch', 'torchvision', 'numpy', 's5utils', 'papermill')}}))"
+)
 
 
 def now() -> str:
@@ -97,9 +100,15 @@ def worker_identity(gpu_slots: int) -> dict:
     return identity
 
 
-def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | None = None,
-                      kernel_name: str | None = None, start_attempts: int = 3, backoff_seconds: float = 2.0,
-                      gpu_slots: int = 0) -> dict:
+def run_notebook_task(
+    run: dict,
+    notebook_bytes: bytes,
+    torch_threads: int | None = None,
+    kernel_name: str | None = None,
+    start_attempts: int = 3,
+    backoff_seconds: float = 2.0,
+    gpu_slots: int = 0,
+) -> dict:
     """Execute run["notebook"] with run["parameters"] in a temporary folder; returns {status, error, manifest, files}.
 
     Never raises for a failed notebook: a failure is a result. Kernel start failures are retried with
@@ -130,9 +139,14 @@ def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | Non
             for tries in range(1, start_attempts + 1):
                 try:
                     # papermill's cwd is process-wide: fine here, where a worker runs one task at a time.
-                    execute_notebook(source, run_dir / run["notebook"], {**run["parameters"], "run_dir": str(run_dir)},
-                                     kernel_name=kernel_name, cwd=run_dir,
-                                     on_progress=lambda line: emit("progress", run["run_id"], line=line))
+                    execute_notebook(
+                        source,
+                        run_dir / run["notebook"],
+                        {**run["parameters"], "run_dir": str(run_dir)},
+                        kernel_name=kernel_name,
+                        cwd=run_dir,
+                        on_progress=lambda line: emit("progress", run["run_id"], line=line),
+                    )
                     status, error = "completed", None
                     break
                 except Exception as exc:
@@ -147,8 +161,11 @@ def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | Non
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-        files = {path.relative_to(run_dir).as_posix(): path.read_bytes()
-                 for path in sorted(run_dir.rglob("*")) if path.is_file()}
+        files = {
+            path.relative_to(run_dir).as_posix(): path.read_bytes()
+            for path in sorted(run_dir.rglob("*"))
+            if path.is_file()
+        }
     record = json.loads(files["metrics.json"]) if "metrics.json" in files else {}
     if status == "completed":
         status = record.get("status", "completed") if record else "failed"
@@ -156,12 +173,19 @@ def run_notebook_task(run: dict, notebook_bytes: bytes, torch_threads: int | Non
     environment = record.get("environment", {})
     manifest = {
         **{k: run[k] for k in ("run_id", "name", "notebook", "notebook_sha256", "parameters", "repeat")},
-        "status": status, "error": error, "started_at": started, "finished_at": now(),
-        "seconds": round(time.perf_counter() - start_clock, 3), "kernel_start_tries": tries,
-        "host": identity["host"], "worker": identity["worker"],
+        "status": status,
+        "error": error,
+        "started_at": started,
+        "finished_at": now(),
+        "seconds": round(time.perf_counter() - start_clock, 3),
+        "kernel_start_tries": tries,
+        "host": identity["host"],
+        "worker": identity["worker"],
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", identity.get("assign_gpus")),
-        "device": environment.get("device"), "device_name": environment.get("device_name"),
-        "torch_threads_requested": torch_threads, "torch_threads": environment.get("torch_threads"),
+        "device": environment.get("device"),
+        "device_name": environment.get("device_name"),
+        "torch_threads_requested": torch_threads,
+        "torch_threads": environment.get("torch_threads"),
         "kernel": kernel_versions(kernel_name or notebook_kernel(notebook_bytes)),
         "kernel_environment": environment,  # metrics.json's own record, written inside the kernel
     }

@@ -1,6 +1,12 @@
 """Which part of the kit's use of torch.compile(mode="reduce-overhead") breaks CUDA graphs; ms per train step."""
-import sys, time, traceback
-import torch, torch.nn.functional as F
+
+import sys
+import time
+import traceback
+
+import torch
+import torch.nn.functional as F
+
 from s5utils.models import Net
 
 case = sys.argv[1]
@@ -33,7 +39,7 @@ def step(n):
 
 try:
     t0 = time.perf_counter()
-    for it in range(5):
+    for _ in range(5):
         for n in sizes:
             step(n)
             if ev:

@@ -8,7 +8,7 @@ python3 -c "import torch,torchvision,sys;print(sys.version.split()[0],torch.__ve
 nproc; lscpu | grep "Model name"
 mkdir -p $D/MNIST/raw
 for f in .devdata/*.gz; do gunzip -c $f > $D/MNIST/raw/$(basename $f .gz); done
-python3 -c "from s5utils.provision import verify_mnist; verify_mnist('$D'); print('MNIST md5 ok')"
+python3 -c "from s5utils.data.provision import verify_mnist; verify_mnist('$D'); print('MNIST md5 ok')"
 date +%T; echo "== B: seed pipeline + kit, one run (seed: 8 DataLoader workers)"
 timeout 260 python3 benchmarks/bench.py --device cuda --num-workers 8 --data-root $D --out $OUT/full
 date +%T; echo "== C: kit, cudnn.benchmark on"

@@ -7,7 +7,7 @@ D=/tmp/data
 nvidia-smi -L
 mkdir -p $D/MNIST/raw
 for f in .devdata/*.gz; do gunzip -c $f > $D/MNIST/raw/$(basename $f .gz); done
-PYTHONPATH=$PWD/.devdata/old python3 -c "import s5utils.train as t; print(t.__file__)"
+PYTHONPATH=$PWD/.devdata/old python3 -c "import s5utils.training.loop as t; print(t.__file__)"
 B="benchmarks/bench.py --device cuda --variants kit-seed,kit-fast --no-floor --data-root $D"
 for round in 1 2; do
   date +%T; echo "== old $round"; PYTHONPATH=$PWD/.devdata/old timeout 60 python3 $B --out $OUT/old$round

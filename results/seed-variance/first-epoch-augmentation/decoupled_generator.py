@@ -1,8 +1,10 @@
-import sys, torch
+import torch
+
+from s5utils.data.tensor_loader import make_tensor_loaders
 from s5utils.device import set_seed
-from s5utils.fastdata import make_tensor_loaders
 from s5utils.models import Net
-from s5utils.train import train_one_epoch, evaluate
+from s5utils.training.loop import evaluate, train_one_epoch
+
 for seed in range(1, 7):
     set_seed(seed)
     tr, te = make_tensor_loaders("/tmp/w/d1", 512, "cpu", seed=seed + 10_000, channels_last=True)

@@ -5,19 +5,19 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import checkpoint_path, load_checkpoint
-from .config import ConfigError, TrainConfig, make_config
-from .data import make_loaders, mnist_datasets
-from .device import get_device, set_deterministic, set_seed
-from .fastdata import make_tensor_loaders
-from .models import Net
-from .progress import EpochProgress
-from .recipes import build_recipe, train_augmentation
-from .run_folder import RunFolder
-from .runs import claim_run_dir, new_run_dir
-from .speed import resolve_speed
-from .state import TrainingState
-from .train import fit, steps_per_epoch
+from s5utils.training.checkpoint import checkpoint_path, load_checkpoint
+from s5utils.config import ConfigError, TrainConfig, make_config
+from s5utils.data.mnist import make_loaders, mnist_datasets
+from s5utils.device import get_device, set_deterministic, set_seed
+from s5utils.data.tensor_loader import make_tensor_loaders
+from s5utils.models import Net
+from s5utils.runs.progress import EpochProgress
+from s5utils.training.recipes import build_recipe, train_augmentation
+from s5utils.runs.folder import RunFolder
+from s5utils.runs.records import claim_run_dir, new_run_dir
+from s5utils.training.speed import resolve_speed
+from s5utils.training.state import TrainingState
+from s5utils.training.loop import fit, steps_per_epoch
 
 # What may change when a run is resumed; everything else would make it a different run.
 RESUMABLE = ("epochs", "num_workers", "data_root", "device")

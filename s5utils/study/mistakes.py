@@ -1,4 +1,5 @@
 """What a trained classifier gets wrong: predictions, misclassified images, a gallery and a confusion matrix."""
+
 from dataclasses import dataclass
 
 import torch
@@ -7,18 +8,18 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from .data import MNIST_MEAN, MNIST_STD
-from .train import autocast_to, batch_to_device
+from s5utils.data.mnist import MNIST_MEAN, MNIST_STD
+from s5utils.training.loop import autocast_to, batch_to_device
 
 
 @dataclass
 class Predictions:
     """Every image of a pass over a loader with its true label, predicted label and confidence (max probability)."""
 
-    images: torch.Tensor       # (N, C, H, W), as the loader gave them (normalized), on the CPU
-    targets: torch.Tensor      # (N,)
-    predicted: torch.Tensor    # (N,)
-    confidence: torch.Tensor   # (N,) softmax probability of the predicted class
+    images: torch.Tensor  # (N, C, H, W), as the loader gave them (normalized), on the CPU
+    targets: torch.Tensor  # (N,)
+    predicted: torch.Tensor  # (N,)
+    confidence: torch.Tensor  # (N,) softmax probability of the predicted class
 
     def wrong(self) -> "Predictions":
         """Only the misclassified images, most confident mistakes first."""
@@ -36,15 +37,20 @@ def take(dataset: Dataset, n: int, transform=None) -> tuple[torch.Tensor, torch.
     if transform is None:
         items = [dataset[i] for i in range(n)]
     else:
-        items = [(transform(Image.fromarray(dataset.data[i].numpy())), int(dataset.targets[i]))
-                 for i in range(n)]
+        items = [(transform(Image.fromarray(dataset.data[i].numpy())), int(dataset.targets[i])) for i in range(n)]
     return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu",
-            max_batches: int | None = None, *, amp_dtype: torch.dtype | None = None,
-            channels_last: bool = False) -> Predictions:
+def predict(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device | str = "cpu",
+    max_batches: int | None = None,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> Predictions:
     """Run model over loader (in eval mode) and keep images, labels, predictions and confidences.
 
     amp_dtype and channels_last run the pass as the run's evaluate() does (bf16 halves it on a CPU with bf16 units).
@@ -60,7 +66,7 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "
         # softmax of log_softmax output is the same probabilities, so this works for logits or log-probs.
         probs = output.float().softmax(dim=1).cpu()
         conf, pred = probs.max(dim=1)
-        for key, value in zip(parts, (x.cpu(), y.cpu(), pred, conf)):
+        for key, value in zip(parts, (x.cpu(), y.cpu(), pred, conf), strict=False):
             parts[key].append(value)
     return Predictions(**{k: torch.cat(v) for k, v in parts.items()})
 
@@ -84,8 +90,9 @@ def image_grid(images: torch.Tensor, titles: list[str], cols: int = 8, colours: 
 def gallery(preds: Predictions, n: int = 16, cols: int = 8) -> Figure:
     """A grid of the first n images, each titled 'true 7 / pred 1 (93%)', red where the prediction is wrong."""
     n = min(n, len(preds))
-    titles = [f"true {preds.targets[i]} / pred {preds.predicted[i]}\n({100 * preds.confidence[i]:.0f}%)"
-              for i in range(n)]
+    titles = [
+        f"true {preds.targets[i]} / pred {preds.predicted[i]}\n({100 * preds.confidence[i]:.0f}%)" for i in range(n)
+    ]
     colours = ["tab:red" if preds.targets[i] != preds.predicted[i] else "black" for i in range(n)]
     return image_grid(preds.images[:n], titles, cols, colours)
 
@@ -93,7 +100,7 @@ def gallery(preds: Predictions, n: int = 16, cols: int = 8) -> Figure:
 def confusion_matrix(targets: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     """counts[t, p] = how many images of true class t were predicted as p."""
     flat = targets.long() * num_classes + predicted.long()
-    return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
+    return torch.bincount(flat, minlength=num_classes**2).view(num_classes, num_classes)
 
 
 def format_confusion(counts: torch.Tensor) -> str:
@@ -119,8 +126,15 @@ def plot_confusion(counts: torch.Tensor) -> Figure:
         for p in range(k):
             value = counts[t, p].item()
             if value:
-                ax.text(p, t, str(value), ha="center", va="center", fontsize=8,
-                        color="white" if shown[t, p] > shown.max() / 2 else "black")
+                ax.text(
+                    p,
+                    t,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if shown[t, p] > shown.max() / 2 else "black",
+                )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted label")

@@ -1,12 +1,17 @@
 """Figures made from a training history (a list of per-epoch metric dicts)."""
+
 import json
 from pathlib import Path
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-PANELS = [("train_loss", "Training Loss"), ("train_acc", "Training Accuracy"),
-          ("test_loss", "Test Loss"), ("test_acc", "Test Accuracy")]
+PANELS = [
+    ("train_loss", "Training Loss"),
+    ("train_acc", "Training Accuracy"),
+    ("test_loss", "Test Loss"),
+    ("test_acc", "Test Accuracy"),
+]
 
 
 def plot_history(history: list[dict]) -> Figure:
@@ -15,7 +20,7 @@ def plot_history(history: list[dict]) -> Figure:
     fig = Figure(figsize=(15, 10))
     axes = fig.subplots(2, 2)
     epochs = [row["epoch"] for row in history]
-    for ax, (key, title) in zip(axes.flat, PANELS):
+    for ax, (key, title) in zip(axes.flat, PANELS, strict=False):
         ax.plot(epochs, [row[key] for row in history], marker="o")
         ax.set_title(title)
         ax.set_xlabel("epoch")
@@ -29,7 +34,7 @@ def plot_curves(history: list[dict]) -> Figure:
     """Two panels side by side: loss and accuracy per epoch, train and test on the same axes (LiveCurves draws it)."""
     fig = Figure(figsize=(10, 3.4))
     epochs = [row["epoch"] for row in history]
-    for ax, (what, unit) in zip(fig.subplots(1, 2), [("loss", "loss"), ("acc", "accuracy (%)")]):
+    for ax, (what, unit) in zip(fig.subplots(1, 2), [("loss", "loss"), ("acc", "accuracy (%)")], strict=False):
         for split in ("train", "test"):
             ax.plot(epochs, [row[f"{split}_{what}"] for row in history], marker="o", label=split)
         ax.set_title("Loss" if what == "loss" else "Accuracy")
@@ -64,7 +69,7 @@ def plot_histories(runs: dict, keys: tuple[str, ...] = ("train_loss", "test_loss
     rows = -(-len(keys) // cols)
     fig = Figure(figsize=(7.5 * cols, 5 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, key in zip(axes.flat, keys):
+    for ax, key in zip(axes.flat, keys, strict=False):
         for label, history in histories.items():
             ax.plot([r["epoch"] for r in history], [r[key] for r in history], marker="o", label=label)
         ax.set_title(titles.get(key, key))
@@ -72,7 +77,7 @@ def plot_histories(runs: dict, keys: tuple[str, ...] = ("train_loss", "test_loss
         ax.set_ylabel("accuracy (%)" if key.endswith("acc") else key)
         ax.grid(alpha=0.3)
         ax.legend()
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig

@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
 
-from .provision import provision_mnist
+from s5utils.data.provision import provision_mnist
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 

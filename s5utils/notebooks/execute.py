@@ -2,15 +2,16 @@
 
 It is papermill.execute_notebook underneath, with papermill's own progress bar and cell logging off: the
 notebook's stdout goes to a small writer that keeps only the `[epoch k/N] ...` lines of EpochProgress
-(s5utils.progress), so a terminal or a sweep's log shows one line per epoch and no per-batch bars. The
+(s5utils.runs.progress), so a terminal or a sweep's log shows one line per epoch and no per-batch bars. The
 executed notebook holds what a person sees in Jupyter: each cell's stream messages merged per stream with
 carriage returns resolved (nbclient's coalesce_streams), so a progress bar keeps its final state, not every
 refresh.
 """
-import os
-from typing import Callable
 
-from .progress import is_progress_line
+import os
+from collections.abc import Callable
+
+from s5utils.runs.progress import is_progress_line
 
 ProgressHandler = Callable[[str], None]
 # The kernel's own start-up log (a warning that its local TCP sockets are unencrypted) is not the run's news.
@@ -45,9 +46,15 @@ def print_progress(line: str) -> None:
     print(line, flush=True)
 
 
-def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict | None = None, *,
-                     kernel_name: str | None = None, cwd: str | os.PathLike | None = None,
-                     on_progress: ProgressHandler | None = None) -> dict:
+def execute_notebook(
+    notebook: str | os.PathLike,
+    output: str | os.PathLike,
+    parameters: dict | None = None,
+    *,
+    kernel_name: str | None = None,
+    cwd: str | os.PathLike | None = None,
+    on_progress: ProgressHandler | None = None,
+) -> dict:
     """papermill.execute_notebook(notebook -> output, parameters); each epoch's progress line goes to on_progress.
 
     on_progress(line) is called while the notebook runs (default: print it). Returns the executed notebook
@@ -57,6 +64,15 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, par
     import papermill as pm
 
     writer = ProgressWriter(on_progress or print_progress)
-    return pm.execute_notebook(str(notebook), str(output), parameters=dict(parameters or {}), kernel_name=kernel_name,
-                               cwd=None if cwd is None else str(cwd), progress_bar=False, log_output=False,
-                               stdout_file=writer, extra_arguments=QUIET_KERNEL, coalesce_streams=True)
+    return pm.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=dict(parameters or {}),
+        kernel_name=kernel_name,
+        cwd=None if cwd is None else str(cwd),
+        progress_bar=False,
+        log_output=False,
+        stdout_file=writer,
+        extra_arguments=QUIET_KERNEL,
+        coalesce_streams=True,
+    )

@@ -4,18 +4,19 @@ A run folder on Drive is named after the settings that define the run (S5-seed-1
 notebook again with the same settings finds it: an unfinished run continues from its checkpoint.pt, a
 finished one is kept and the new run gets the next free name (S5-seed-1a2b3c4d-2).
 """
+
 import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from .checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
-from .config import TrainConfig
-from .experiment import RESUMABLE
-from .runs import claim_run_dir, read_record
+from s5utils.config import TrainConfig
+from s5utils.runs.recipe_runner import RESUMABLE
+from s5utils.runs.records import claim_run_dir, read_record
+from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
-DRIVE_MOUNT = "/content/drive"      # where Colab mounts Google Drive
+DRIVE_MOUNT = "/content/drive"  # where Colab mounts Google Drive
 DRIVE_RUNS = "MyDrive/s5utils/runs"  # run folders, relative to the mount point
 # Settings that do not change what a run computes or may change when it is resumed; the rest name the run.
 NOT_IDENTITY = set(RESUMABLE) | {"out_dir"}
@@ -99,16 +100,20 @@ def after_install(versions_before: dict[str, str]) -> bool:
     """
     from importlib.metadata import distributions, packages_distributions
 
-    from .version import __version__
+    from s5utils.version import __version__
 
     now = {d.name: d.version for d in distributions()}
     owners = packages_distributions()
     imported = {dist for module in list(sys.modules) for dist in owners.get(module.partition(".")[0], ())}
     changed = sorted(d for d in imported if d in versions_before and now.get(d) != versions_before[d])
     if changed:
-        print(f"The install changed {', '.join(changed)}, already imported here: restart the session "
-              "(Runtime > Restart session), then run all again.")
+        print(
+            f"The install changed {', '.join(changed)}, already imported here: restart the session "
+            "(Runtime > Restart session), then run all again."
+        )
     else:
-        print(f"s5utils {__version__} is installed in {Path(__file__).parent.parent}; "
-              "no restart needed, whatever %pip's note says")
+        print(
+            f"s5utils {__version__} is installed in {Path(__file__).parent.parent}; "
+            "no restart needed, whatever %pip's note says"
+        )
     return bool(changed)

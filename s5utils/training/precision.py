@@ -6,11 +6,12 @@ on a T4 too, where bf16 is only emulated. CPU: bf16 with AMX tiles (Intel Sapphi
 AVX512_BF16 (AMD Zen 4 and Zen 5, Intel Cooper Lake), else float32: a CPU with neither (AVX2 only, or AVX-512
 without bf16) only emulates bf16. MPS: float32 (autocast there was never measured for this kit).
 """
+
 from dataclasses import dataclass
 
 import torch
 
-from .device import device_name
+from s5utils.device import device_name
 
 DTYPE_NAMES = {torch.bfloat16: "bf16", torch.float16: "fp16", None: "float32"}
 
@@ -99,11 +100,17 @@ def asked_precision(dtype: torch.dtype | None, device: torch.device | str) -> Pr
     name = DTYPE_NAMES[dtype]
     if dtype == torch.bfloat16 and device.type == "cuda" and cuda_capability(device)[0] < 8:
         auto = precision_choice(device).name
-        return PrecisionChoice(dtype, f"asked for (amp='bf16'); {_cuda_words(device)} has no bf16 tensor cores, "
-                                      f"so bf16 is emulated there and slow (amp='auto' picks {auto})")
+        return PrecisionChoice(
+            dtype,
+            f"asked for (amp='bf16'); {_cuda_words(device)} has no bf16 tensor cores, "
+            f"so bf16 is emulated there and slow (amp='auto' picks {auto})",
+        )
     if dtype == torch.bfloat16 and device.type == "cpu" and cpu_bf16_units() is None:
-        return PrecisionChoice(dtype, f"asked for (amp='bf16'); {device_name(device)} has no AMX or AVX512_BF16 "
-                                      "units, so bf16 is emulated there and slow (amp='auto' picks float32)")
+        return PrecisionChoice(
+            dtype,
+            f"asked for (amp='bf16'); {device_name(device)} has no AMX or AVX512_BF16 "
+            "units, so bf16 is emulated there and slow (amp='auto' picks float32)",
+        )
     if dtype == torch.float16:
         return PrecisionChoice(dtype, "asked for (amp='fp16'), with a GradScaler")
     return PrecisionChoice(dtype, "asked for (amp='off')" if dtype is None else f"asked for (amp='{name}')")

@@ -9,7 +9,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .data import MNIST_MEAN, MNIST_STD
+from s5utils.data.mnist import MNIST_MEAN, MNIST_STD
 
 CROP_P, CROP_SIZE, MAX_DEGREES = 0.1, 22, 15.0
 

@@ -34,7 +34,7 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2, summary_v2
 from torch.utils.tensorboard import SummaryWriter
 
-from .inspect import gallery, predict
+from s5utils.study.mistakes import gallery, predict
 
 EPOCH_TAGS = {"Loss/train": "train_loss", "Loss/test": "test_loss", "Accuracy/train": "train_acc",
               "Accuracy/test": "test_acc", "LR/epoch": "lr", "Time/epoch_seconds": "seconds", "epoch": "epoch"}

@@ -6,9 +6,9 @@ from typing import Callable, Iterator
 import torch
 from torchvision import datasets
 
-from .augment import normalize, seed_augment
-from .data import default_data_root
-from .provision import provision_mnist
+from s5utils.data.batch_augment import normalize, seed_augment
+from s5utils.data.mnist import default_data_root
+from s5utils.data.provision import provision_mnist
 
 
 def load_mnist_tensors(root: str | os.PathLike | None = None, device: torch.device | str = "cpu"

@@ -1,4 +1,5 @@
 """A torchsummary-style table of any nn.Module's leaf layers."""
+
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +13,7 @@ DOUBLE_RULE = "=" * 64
 class LayerRow:
     """One leaf module as seen during a forward pass."""
 
-    name: str            # e.g. "Conv2d-1", the torchsummary label
+    name: str  # e.g. "Conv2d-1", the torchsummary label
     module: nn.Module
     input_shape: list[int]
     output_shape: list[int]
@@ -33,14 +34,16 @@ def layer_rows(model: nn.Module, input_size: tuple[int, ...], device=None) -> li
 
     def record(module, inputs, output):
         own = list(module.parameters(recurse=False))
-        rows.append(LayerRow(
-            name=f"{type(module).__name__}-{len(rows) + 1}",
-            module=module,
-            input_shape=_shape(inputs),
-            output_shape=_shape(output),
-            params=sum(p.numel() for p in own),
-            trainable=sum(p.numel() for p in own if p.requires_grad),
-        ))
+        rows.append(
+            LayerRow(
+                name=f"{type(module).__name__}-{len(rows) + 1}",
+                module=module,
+                input_shape=_shape(inputs),
+                output_shape=_shape(output),
+                params=sum(p.numel() for p in own),
+                trainable=sum(p.numel() for p in own if p.requires_grad),
+            )
+        )
 
     leaves = [m for m in model.modules() if not list(m.children())]
     handles = [m.register_forward_hook(record) for m in leaves]

@@ -1,12 +1,18 @@
 """An architecture picture drawn from the model itself: one block per leaf layer, with shapes and parameters."""
+
 import torch.nn as nn
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from .summary import LayerRow, layer_rows
+from s5utils.study.summary import LayerRow, layer_rows
 
-COLOURS = {"Conv2d": "#8ecae6", "Linear": "#ffb703", "BatchNorm2d": "#b7e4c7", "MaxPool2d": "#e5e5e5",
-           "Dropout": "#f4acb7"}
+COLOURS = {
+    "Conv2d": "#8ecae6",
+    "Linear": "#ffb703",
+    "BatchNorm2d": "#b7e4c7",
+    "MaxPool2d": "#e5e5e5",
+    "Dropout": "#f4acb7",
+}
 
 
 def block_label(row: LayerRow) -> str:
@@ -35,14 +41,23 @@ def draw_architecture(model: nn.Module, input_size: tuple[int, ...] = (1, 28, 28
     ax.set_ylim(0, height)
     ax.axis("off")
     step = 0.9
-    for i, (label, colour) in enumerate(zip(labels, colours)):
-        y = height - 0.5 - i * step       # top of this block
-        ax.add_patch(FancyBboxPatch((0.1, y - 0.6), 0.8, 0.6, boxstyle="round,pad=0.02",
-                                    facecolor=colour, edgecolor="#333333"))
+    for i, (label, colour) in enumerate(zip(labels, colours, strict=False)):
+        y = height - 0.5 - i * step  # top of this block
+        ax.add_patch(
+            FancyBboxPatch((0.1, y - 0.6), 0.8, 0.6, boxstyle="round,pad=0.02", facecolor=colour, edgecolor="#333333")
+        )
         ax.text(0.5, y - 0.3, label, ha="center", va="center", fontsize=9)
         if i + 1 < len(labels):
-            ax.annotate("", xy=(0.5, y - step), xytext=(0.5, y - 0.62),
-                        arrowprops=dict(arrowstyle="->", color="#333333"))
-    ax.text(0.5, height - 0.2, f"{type(model).__name__}: {total:,} parameters", ha="center", va="center",
-            fontsize=10, weight="bold")
+            ax.annotate(
+                "", xy=(0.5, y - step), xytext=(0.5, y - 0.62), arrowprops=dict(arrowstyle="->", color="#333333")
+            )
+    ax.text(
+        0.5,
+        height - 0.2,
+        f"{type(model).__name__}: {total:,} parameters",
+        ha="center",
+        va="center",
+        fontsize=10,
+        weight="bold",
+    )
     return fig

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_json_atomic
-from .device import device_name
-from .plots import plot_history
-from .version import __version__
+from s5utils.atomic import write_json_atomic
+from s5utils.device import device_name
+from s5utils.study.plots import plot_history
+from s5utils.version import __version__
 
 
 RUN_FILES = ("metrics.json", "training_plot.png", "checkpoint.pt", "model.pt")
-EVENT_FILES = "events.out.tfevents.*"  # the run's TensorBoard log (s5utils.tensorboard_log)
+EVENT_FILES = "events.out.tfevents.*"  # the run's TensorBoard log (s5utils.runs.tensorboard_log)
 
 
 class RunDirError(FileExistsError):

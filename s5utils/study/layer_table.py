@@ -5,12 +5,13 @@ between neighbouring units. A k x k layer with stride s and dilation d maps (rf,
 (rf + d (k - 1) jump, jump s). Layers without a spatial kernel keep both; after a flatten they are "-".
 Pooling called functionally in forward (F.max_pool2d, as in the seed Net) gets its own row.
 """
+
 from dataclasses import dataclass
 
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
-from .summary import layer_rows
+from s5utils.study.summary import layer_rows
 
 FUNCTIONAL_POOLS = {"max_pool2d", "avg_pool2d"}
 KERNEL_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -24,9 +25,9 @@ class LayerStats:
     name: str
     output_shape: list[int]
     params: int
-    macs: int               # multiply-accumulates for one input sample
-    rf: int | None          # receptive field side in input pixels; None once the map is flattened
-    jump: int | None        # input-pixel distance between neighbouring output units
+    macs: int  # multiply-accumulates for one input sample
+    rf: int | None  # receptive field side in input pixels; None once the map is flattened
+    jump: int | None  # input-pixel distance between neighbouring output units
 
 
 def _first(v) -> int:
@@ -112,16 +113,22 @@ def layer_stats(model: nn.Module, input_size: tuple[int, ...] = (1, 28, 28), dev
 
 def format_layer_table(stats: list[LayerStats]) -> str:
     """The table text, one line per layer, then total parameters and MACs."""
-    dash = lambda v: "-" if v is None else str(v)
+
+    def dash(v: int | None) -> str:
+        return "-" if v is None else str(v)
+
     lines = [f"{'Layer':>26} {'Output Shape':>18} {'Params':>9} {'MACs':>11} {'RF':>4} {'Jump':>5}", "=" * 78]
     for s in stats:
-        lines.append(f"{s.name:>26} {str(s.output_shape):>18} {s.params:>9,} {s.macs:>11,} "
-                     f"{dash(s.rf):>4} {dash(s.jump):>5}")
-    lines += ["=" * 78, f"Total params: {sum(s.params for s in stats):,}   MACs per sample: {sum(s.macs for s in stats):,}"]
+        lines.append(
+            f"{s.name:>26} {str(s.output_shape):>18} {s.params:>9,} {s.macs:>11,} {dash(s.rf):>4} {dash(s.jump):>5}"
+        )
+    lines += [
+        "=" * 78,
+        f"Total params: {sum(s.params for s in stats):,}   MACs per sample: {sum(s.macs for s in stats):,}",
+    ]
     return "\n".join(lines)
 
 
 def layer_table(model: nn.Module, input_size: tuple[int, ...] = (1, 28, 28), device=None) -> str:
     """The per-layer study table (shape, params, MACs, RF, jump) as text, ready to print."""
     return format_layer_table(layer_stats(model, input_size, device))
-

@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets, transforms
 
-from .data import default_data_root, mnist_datasets
-from .provision import DataError
+from s5utils.data.mnist import default_data_root, mnist_datasets
+from s5utils.data.provision import DataError
 
 MNIST_LIKE = {"mnist": datasets.MNIST, "fashionmnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST,
               "emnist": datasets.EMNIST}

@@ -4,12 +4,13 @@ Works for any nn.Module classifier whose output is logits or log-probabilities: 
 applies log_softmax, which leaves log-probabilities unchanged, so on the seed's log_softmax
 output it equals the seed's nll_loss.
 """
+
 import contextlib
 import math
 import sys
 import time
 import warnings
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -23,7 +24,9 @@ with warnings.catch_warnings():
     from tqdm.auto import tqdm
 
 LossFn = Callable[..., torch.Tensor]
-Callback = Callable[..., None]  # callback(state): called with the run's TrainingState (s5utils.state) after every epoch
+Callback = Callable[
+    ..., None
+]  # callback(state): called with the run's TrainingState (s5utils.training.state) after every epoch
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -32,8 +35,10 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, loss: float, batch: int, lr: float, epoch: int | None = None) -> None:
         self.loss, self.batch, self.lr, self.epoch = loss, batch, lr, epoch
         where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
-        super().__init__(f"training loss became {loss} at {where} (lr {lr:g}); training stopped before that "
-                         "update. Fix: lower the learning rate, or check the inputs for nan/inf")
+        super().__init__(
+            f"training loss became {loss} at {where} (lr {lr:g}); training stopped before that "
+            "update. Fix: lower the learning rate, or check the inputs for nan/inf"
+        )
 
 
 def _batches(loader, max_batches: int | None):
@@ -61,11 +66,22 @@ def batch_to_device(x: torch.Tensor, device: torch.device, channels_last: bool) 
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
-def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device,
-                    loss_fn: LossFn = F.cross_entropy, max_batches: int | None = None,
-                    progress: bool = True, epoch: int | None = None, *, batch_scheduler=None,
-                    amp_dtype: torch.dtype | None = None, channels_last: bool = False,
-                    grad_scaler: torch.amp.GradScaler | None = None, batch_log: list | None = None) -> dict:
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    loss_fn: LossFn = F.cross_entropy,
+    max_batches: int | None = None,
+    progress: bool = True,
+    epoch: int | None = None,
+    *,
+    batch_scheduler=None,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    grad_scaler: torch.amp.GradScaler | None = None,
+    batch_log: list | None = None,
+) -> dict:
     """Train for one pass over loader; returns the per-sample mean loss and accuracy (%).
 
     Raises NonFiniteLossError at the first nan/inf loss, before it reaches the weights.
@@ -113,9 +129,17 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, loss_fn: LossFn = F.cross_entropy,
-             max_batches: int | None = None, *, amp_dtype: torch.dtype | None = None, channels_last: bool = False,
-             predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> dict:
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    loss_fn: LossFn = F.cross_entropy,
+    max_batches: int | None = None,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+) -> dict:
     """Per-sample mean loss (summed, then divided by the sample count) and accuracy (%) on loader.
 
     predict(model, x) replaces model(x), e.g. for test-time augmentation.
@@ -149,8 +173,11 @@ def announce_epoch(optimizer: torch.optim.Optimizer, epoch: int) -> float:
 
 def report_test(test: dict) -> None:
     """Print the seed's `Test set: Average loss: …, Accuracy: …` line for an evaluate() result."""
-    print(f"Test set: Average loss: {test['test_loss']:.4f}, "
-          f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n", flush=True)
+    print(
+        f"Test set: Average loss: {test['test_loss']:.4f}, "
+        f"Accuracy: {test['test_correct']}/{test['test_seen']} ({test['test_acc']:.2f}%)\n",
+        flush=True,
+    )
 
 
 def fit(state, epochs: int, callbacks: Sequence[Callback] = (), progress: bool = True) -> list[dict]:

@@ -7,12 +7,12 @@ import sys
 import threading
 from pathlib import Path
 
-from .atomic import atomic_save
-from .checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
-from .config import TrainConfig
-from .runs import RunClock, RunRecorder, claim_run_dir
-from .tensorboard_log import TensorBoardLogger
-from .train import NonFiniteLossError
+from s5utils.atomic import atomic_save
+from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
+from s5utils.config import TrainConfig
+from s5utils.runs.records import RunClock, RunRecorder, claim_run_dir
+from s5utils.runs.tensorboard_log import TensorBoardLogger
+from s5utils.training.loop import NonFiniteLossError
 
 
 class RunFolder:

@@ -1,4 +1,5 @@
 """Resolve the speed options of a TrainConfig for a device: data path, autocast dtype, channels_last, compile."""
+
 import time
 from dataclasses import dataclass
 
@@ -6,8 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import TrainConfig
-from .precision import asked_precision, precision_choice, tf32_capable
+from s5utils.config import TrainConfig
+from s5utils.training.precision import asked_precision, precision_choice, tf32_capable
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": None}
 
@@ -19,12 +20,12 @@ class SpeedOptions:
     SpeedOptions() is plain float32 in eager mode. A float16 amp_dtype brings a GradScaler with it.
     """
 
-    data_path: str = "loader"            # "tensor" or "loader" (which loaders build_loaders makes)
+    data_path: str = "loader"  # "tensor" or "loader" (which loaders build_loaders makes)
     amp_dtype: torch.dtype | None = None  # None = full float32
     channels_last: bool = False
-    compile_mode: str | None = None      # None = eager
-    tf32: bool = False                   # float32 matmuls may use TF32 (CUDA 8.0 and up)
-    precision: str = "float32"           # the autocast choice and its reason, printed when fit starts
+    compile_mode: str | None = None  # None = eager
+    tf32: bool = False  # float32 matmuls may use TF32 (CUDA 8.0 and up)
+    precision: str = "float32"  # the autocast choice and its reason, printed when fit starts
 
     def describe(self) -> str:
         """The run's first line: `Precision: bf16: <why>`, and TF32 when float32 matmuls may use it."""
@@ -32,8 +33,13 @@ class SpeedOptions:
 
     def record(self) -> dict:
         """The options as plain values, for metrics.json's `speed` section."""
-        return {"data_path": self.data_path, "amp_dtype": str(self.amp_dtype) if self.amp_dtype else None,
-                "channels_last": self.channels_last, "tf32": self.tf32, "precision": self.precision}
+        return {
+            "data_path": self.data_path,
+            "amp_dtype": str(self.amp_dtype) if self.amp_dtype else None,
+            "channels_last": self.channels_last,
+            "tf32": self.tf32,
+            "precision": self.precision,
+        }
 
 
 def resolve_speed(config: TrainConfig, device: torch.device) -> SpeedOptions:
@@ -69,9 +75,15 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def compile_model(model: nn.Module, mode: str, device: torch.device, batch_sizes: list[int],
-                  amp_dtype: torch.dtype | None = None, channels_last: bool = False,
-                  image_shape: tuple[int, ...] = (1, 28, 28)) -> tuple[nn.Module, float]:
+def compile_model(
+    model: nn.Module,
+    mode: str,
+    device: torch.device,
+    batch_sizes: list[int],
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    image_shape: tuple[int, ...] = (1, 28, 28),
+) -> tuple[nn.Module, float]:
     """torch.compile(model) and warm it up on zero batches of each size; returns (compiled, seconds).
 
     The warm-up runs forward+backward in train mode and forward in eval mode, then clears the
@@ -101,10 +113,17 @@ def compile_model(model: nn.Module, mode: str, device: torch.device, batch_sizes
     return compiled, time.perf_counter() - start
 
 
-def compile_for(model: nn.Module, speed: SpeedOptions, device: torch.device, train_loader, test_loader
-                ) -> tuple[nn.Module, float | None]:
+def compile_for(
+    model: nn.Module, speed: SpeedOptions, device: torch.device, train_loader, test_loader
+) -> tuple[nn.Module, float | None]:
     """(runner, compile seconds): model compiled for every batch size the loaders yield, or model itself."""
     if not speed.compile_mode:
         return model, None  # the compiled wrapper, when there is one, runs; model keeps the plain names
-    return compile_model(model, speed.compile_mode, device, batch_sizes(train_loader) + batch_sizes(test_loader),
-                         speed.amp_dtype, speed.channels_last)
+    return compile_model(
+        model,
+        speed.compile_mode,
+        device,
+        batch_sizes(train_loader) + batch_sizes(test_loader),
+        speed.amp_dtype,
+        speed.channels_last,
+    )

@@ -1,7 +1,7 @@
 """One summary line per epoch, with an estimate of the time left: a fit() callback.
 
 The line has a fixed shape, `[epoch k/N] ...`, so a program watching a notebook's output (make run, a sweep)
-can pick it out of everything else the notebook prints; see s5utils.notebook_exec.
+can pick it out of everything else the notebook prints; see s5utils.notebooks.execute.
 """
 import re
 import time

@@ -1,15 +1,16 @@
 """Notebook helpers: validate the papermill parameters cell and open the notebook's run directory."""
+
 import os
 import types
 from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 
-from .config import ConfigError, TrainConfig, make_config, unknown_parameter
-from .data import default_data_root
-from .provision import RAW_MD5, md5, raw_dir
-from .colab import in_colab, mount_drive, open_settings_run
-from .runs import new_run_dir
+from s5utils.config import ConfigError, TrainConfig, make_config, unknown_parameter
+from s5utils.data.mnist import default_data_root
+from s5utils.data.provision import RAW_MD5, md5, raw_dir
+from s5utils.notebooks.colab import in_colab, mount_drive, open_settings_run
+from s5utils.runs.records import new_run_dir
 
 # Parameters a notebook may set beyond TrainConfig's fields: the exact folder for this run's records
 # (make run and the sweep pass the folder that also receives the executed notebook), on Colab whether the
@@ -39,8 +40,12 @@ def parameter_names(namespace: dict) -> list[str]:
     for name, value in namespace.items():
         if isinstance(value, TrainConfig):
             break
-        if (not name.startswith("_") and name not in NOT_PARAMETERS
-                and not isinstance(value, (types.ModuleType, type)) and not callable(value)):
+        if (
+            not name.startswith("_")
+            and name not in NOT_PARAMETERS
+            and not isinstance(value, (types.ModuleType, type))
+            and not callable(value)
+        ):
             names.append(name)
     return names
 
@@ -62,12 +67,14 @@ def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> Tra
             params[name] = namespace[name]
     run_dir = namespace.get("run_dir")
     if run_dir is not None and (not isinstance(run_dir, str) or not run_dir.strip()):
-        raise NotebookConfigError(f"run_dir must be a folder path, or None for a new folder under out_dir, "
-                                  f"got {run_dir!r}")
+        raise NotebookConfigError(
+            f"run_dir must be a folder path, or None for a new folder under out_dir, got {run_dir!r}"
+        )
     check_save_to_drive(namespace.get("save_to_drive", False), run_dir)
     if namespace.get("open_tensorboard", "auto") not in ("auto", True, False):
-        raise NotebookConfigError(f"open_tensorboard must be \"auto\", True or False, "
-                                  f"got {namespace['open_tensorboard']!r}")
+        raise NotebookConfigError(
+            f'open_tensorboard must be "auto", True or False, got {namespace["open_tensorboard"]!r}'
+        )
     try:
         return make_config(**params)
     except ConfigError as exc:
@@ -79,8 +86,10 @@ def check_save_to_drive(save_to_drive: object, run_dir: str | None = None) -> No
     if not isinstance(save_to_drive, bool):
         raise NotebookConfigError(f"save_to_drive must be True or False, got {save_to_drive!r}")
     if save_to_drive and not in_colab():
-        raise NotebookConfigError("save_to_drive=True works only on Google Colab (it mounts Google Drive); "
-                                  "here set save_to_drive = False: runs go to out_dir and survive a restart")
+        raise NotebookConfigError(
+            "save_to_drive=True works only on Google Colab (it mounts Google Drive); "
+            "here set save_to_drive = False: runs go to out_dir and survive a restart"
+        )
     if save_to_drive and run_dir is not None:
         raise NotebookConfigError("run_dir and save_to_drive=True both choose the run folder; set only one of them")
 
@@ -104,9 +113,11 @@ def wants_tensorboard(open_tensorboard: bool | str = "auto") -> bool:
 def tensorboard_hint(runs_folder: str | os.PathLike) -> str:
     """One line for a notebook that does not open TensorBoard: how to open it on runs_folder."""
     folder = os.path.relpath(runs_folder)
-    return (f"TensorBoard not opened here (open_tensorboard=\"auto\" opens it in JupyterLab and Colab). To see the "
-            f"runs: `tensorboard --logdir {folder}` in a terminal, or %load_ext tensorboard then "
-            f"%tensorboard --logdir {folder} in a cell")
+    return (
+        f'TensorBoard not opened here (open_tensorboard="auto" opens it in JupyterLab and Colab). To see the '
+        f"runs: `tensorboard --logdir {folder}` in a terminal, or %load_ext tensorboard then "
+        f"%tensorboard --logdir {folder} in a cell"
+    )
 
 
 def data_checksums(root: str | os.PathLike | None = None) -> str:
@@ -124,12 +135,13 @@ def open_run_dir(config: TrainConfig, run_dir: str | None = None, name: str = "S
     return new_run_dir(config.out_dir, name).resolve()
 
 
-def open_run(config: TrainConfig, run_dir: str | None = None, save_to_drive: bool = False,
-             name: str = "S5") -> tuple[Path, Path | None]:
+def open_run(
+    config: TrainConfig, run_dir: str | None = None, save_to_drive: bool = False, name: str = "S5"
+) -> tuple[Path, Path | None]:
     """(run folder, checkpoint to continue or None): on Drive with save_to_drive, else open_run_dir()'s folder.
 
     On Drive the folder is named after the settings, so the same settings after a disconnect continue
-    their unfinished run (see s5utils.colab.open_settings_run); elsewhere every run starts fresh.
+    their unfinished run (see s5utils.notebooks.colab.open_settings_run); elsewhere every run starts fresh.
     """
     check_save_to_drive(save_to_drive, run_dir)
     if save_to_drive:

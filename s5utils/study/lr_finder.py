@@ -3,10 +3,11 @@
 The model, the optimizer and torch's random state are put back afterwards, so the test can run
 right before training without changing it (the loader's own shuffle generator does advance).
 """
+
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,17 +29,26 @@ class LRFinderResult:
 def suggest_lr(lrs: list[float], losses: list[float]) -> float:
     """The lr where the smoothed loss falls fastest against log(lr), looking only before its minimum."""
     if len(lrs) < 3:
-        raise ValueError(f"the range test recorded only {len(lrs)} losses; raise num_iter or end_lr must be "
-                         "larger than start_lr")
+        raise ValueError(
+            f"the range test recorded only {len(lrs)} losses; raise num_iter or end_lr must be larger than start_lr"
+        )
     stop = int(np.argmin(losses)) + 1
-    slopes = np.gradient(np.asarray(losses[:max(stop, 3)]), np.log(lrs[:max(stop, 3)]))
+    slopes = np.gradient(np.asarray(losses[: max(stop, 3)]), np.log(lrs[: max(stop, 3)]))
     return float(lrs[int(np.argmin(slopes))])
 
 
-def lr_range_test(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                  device: torch.device | str = "cpu", loss_fn: Callable[..., torch.Tensor] = F.cross_entropy,
-                  start_lr: float = 1e-5, end_lr: float = 1.0, num_iter: int = 100, smoothing: float = 0.05,
-                  diverge_factor: float = 4.0) -> LRFinderResult:
+def lr_range_test(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device | str = "cpu",
+    loss_fn: Callable[..., torch.Tensor] = F.cross_entropy,
+    start_lr: float = 1e-5,
+    end_lr: float = 1.0,
+    num_iter: int = 100,
+    smoothing: float = 0.05,
+    diverge_factor: float = 4.0,
+) -> LRFinderResult:
     """Train num_iter batches with lr rising from start_lr to end_lr; stop early once the loss diverges."""
     if not 0 < start_lr < end_lr:
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")

@@ -5,6 +5,7 @@ step count and every RNG state: torch, CUDA, NumPy, Python, and the train loader
 the shuffling) plus the config and the library versions. It holds only tensors and plain values, so
 torch.load(path, weights_only=True) reads it.
 """
+
 import os
 import pickle
 import random
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import atomic_save
-from .version import __version__
+from s5utils.atomic import atomic_save
+from s5utils.version import __version__
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = 1
@@ -34,8 +35,13 @@ def rng_states(generator: torch.Generator | None = None) -> dict:
         "torch": torch.get_rng_state(),
         # Only once CUDA is in use: querying it would otherwise start a CUDA context in a CPU run.
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
-        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
-                  "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
+        "numpy": {
+            "name": np_name,
+            "keys": torch.from_numpy(np_keys.astype(np.int64)),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "gauss": float(np_gauss),
+        },
         "python": {"version": py_version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss": py_gauss},
         "loader": generator.get_state() if generator is not None else None,
     }
@@ -58,14 +64,27 @@ def versions() -> dict:
     """Library versions a checkpoint was written with, as plain strings."""
     import torchvision
 
-    return {"s5utils": __version__, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
-            "numpy": np.__version__, "python": sys.version.split()[0]}
+    return {
+        "s5utils": __version__,
+        "torch": str(torch.__version__),
+        "torchvision": str(torchvision.__version__),
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+    }
 
 
 def save_checkpoint(path: str | os.PathLike, state, config: dict | None = None) -> Path:
     """Write a TrainingState after an epoch (state.state_dict(), the config, the versions) atomically to path."""
-    return atomic_save({"format": FORMAT, "epoch": state.epoch, **state.state_dict(), "config": dict(config or {}),
-                        "versions": versions()}, path)
+    return atomic_save(
+        {
+            "format": FORMAT,
+            "epoch": state.epoch,
+            **state.state_dict(),
+            "config": dict(config or {}),
+            "versions": versions(),
+        },
+        path,
+    )
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -78,23 +97,32 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Read a checkpoint (or a run directory's checkpoint.pt) with weights_only=True; CheckpointError if unusable."""
     given = Path(path).expanduser()
     if not given.exists() and not (given.name == CHECKPOINT_NAME and given.parent.is_dir()):
-        raise CheckpointError(f"nothing at {path}: pass a run directory made by `python -m s5utils train` "
-                              f"(or its {CHECKPOINT_NAME})")
+        raise CheckpointError(
+            f"nothing at {path}: pass a run directory made by `python -m s5utils train` (or its {CHECKPOINT_NAME})"
+        )
     file = checkpoint_path(path)
     if not file.is_file():
-        raise CheckpointError(f"no checkpoint at {file}: a run writes {CHECKPOINT_NAME} after its first finished "
-                              "epoch, so this run has none to resume; start a new run instead")
+        raise CheckpointError(
+            f"no checkpoint at {file}: a run writes {CHECKPOINT_NAME} after its first finished "
+            "epoch, so this run has none to resume; start a new run instead"
+        )
     try:
         state = torch.load(file, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"refusing to load {file}: it holds objects other than tensors and plain values "
-                              f"({str(exc).splitlines()[0][:200]}); only load checkpoints written by s5utils") from None
+        raise CheckpointError(
+            f"refusing to load {file}: it holds objects other than tensors and plain values "
+            f"({str(exc).splitlines()[0][:200]}); only load checkpoints written by s5utils"
+        ) from None
     except (RuntimeError, EOFError, OSError) as exc:
-        raise CheckpointError(f"checkpoint {file} is unreadable, probably truncated or corrupted "
-                              f"({str(exc).splitlines()[0][:200]}); start a new run") from None
+        raise CheckpointError(
+            f"checkpoint {file} is unreadable, probably truncated or corrupted "
+            f"({str(exc).splitlines()[0][:200]}); start a new run"
+        ) from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED):
-        raise CheckpointError(f"{file} is not an s5utils checkpoint (it lacks {', '.join(REQUIRED)}); "
-                              "for bare weights use model.load_state_dict(torch.load(path, weights_only=True))")
+        raise CheckpointError(
+            f"{file} is not an s5utils checkpoint (it lacks {', '.join(REQUIRED)}); "
+            "for bare weights use model.load_state_dict(torch.load(path, weights_only=True))"
+        )
     return state
 
 

@@ -7,17 +7,18 @@ fit() and every callback receive it, so nothing is passed twice. Its state_dict(
 a torch.compile wrapper), optimizer, scheduler, GradScaler, history, step count and every RNG state: a run
 restored from it continues bit for bit.
 """
+
 import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checkpoint import load_checkpoint, restore_rng_states, rng_states
-from .precision import enable_tf32
-from .recipes import Recipe
-from .speed import SpeedOptions, compile_for
-from .train import LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
+from s5utils.training.checkpoint import load_checkpoint, restore_rng_states, rng_states
+from s5utils.training.loop import LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
+from s5utils.training.precision import enable_tf32
+from s5utils.training.recipes import Recipe
+from s5utils.training.speed import SpeedOptions, compile_for
 
 
 class TrainingState:
@@ -29,10 +30,21 @@ class TrainingState:
     of the last epoch trained.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, train_loader, test_loader,
-                 device: torch.device | str = "cpu", *, scheduler=None, batch_scheduler=None,
-                 loss_fn: LossFn = F.cross_entropy, final_predict=None, speed: SpeedOptions | None = None,
-                 max_batches: int | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        train_loader,
+        test_loader,
+        device: torch.device | str = "cpu",
+        *,
+        scheduler=None,
+        batch_scheduler=None,
+        loss_fn: LossFn = F.cross_entropy,
+        final_predict=None,
+        speed: SpeedOptions | None = None,
+        max_batches: int | None = None,
+    ) -> None:
         self.device = torch.device(device)
         self.speed = speed or SpeedOptions()
         self.model = model.to(self.device)
@@ -50,12 +62,22 @@ class TrainingState:
         self.runner, self.compile_seconds = compile_for(self.model, self.speed, self.device, train_loader, test_loader)
 
     @classmethod
-    def from_recipe(cls, recipe: Recipe, model: nn.Module, train_loader, test_loader,
-                    device: torch.device | str = "cpu", **options) -> "TrainingState":
+    def from_recipe(
+        cls, recipe: Recipe, model: nn.Module, train_loader, test_loader, device: torch.device | str = "cpu", **options
+    ) -> "TrainingState":
         """A state with a Recipe's optimizer, schedulers, loss and final prediction (s5utils.build_recipe)."""
-        return cls(model, recipe.optimizer, train_loader, test_loader, device, scheduler=recipe.scheduler,
-                   batch_scheduler=recipe.batch_scheduler, loss_fn=recipe.loss_fn,
-                   final_predict=recipe.final_predict, **options)
+        return cls(
+            model,
+            recipe.optimizer,
+            train_loader,
+            test_loader,
+            device,
+            scheduler=recipe.scheduler,
+            batch_scheduler=recipe.batch_scheduler,
+            loss_fn=recipe.loss_fn,
+            final_predict=recipe.final_predict,
+            **options,
+        )
 
     @property
     def epoch(self) -> int:
@@ -75,27 +97,50 @@ class TrainingState:
     def train_epoch(self, progress: bool = True) -> dict:
         """One pass over the training batches (the `Train: Loss=…` bar); returns train_loss and train_acc."""
         losses: list[tuple[float, float]] = []
-        result = train_one_epoch(self.runner, self.train_loader, self.optimizer, self.device, self.loss_fn,
-                                 self.max_batches, progress, self.epoch + 1, batch_scheduler=self.batch_scheduler,
-                                 amp_dtype=self.speed.amp_dtype, channels_last=self.speed.channels_last,
-                                 grad_scaler=self.grad_scaler, batch_log=losses)
+        result = train_one_epoch(
+            self.runner,
+            self.train_loader,
+            self.optimizer,
+            self.device,
+            self.loss_fn,
+            self.max_batches,
+            progress,
+            self.epoch + 1,
+            batch_scheduler=self.batch_scheduler,
+            amp_dtype=self.speed.amp_dtype,
+            channels_last=self.speed.channels_last,
+            grad_scaler=self.grad_scaler,
+            batch_log=losses,
+        )
         self.batch_log = [(self.step + i + 1, loss, lr) for i, (loss, lr) in enumerate(losses)]
         self.step += len(losses)
         return result
 
     def evaluate(self, predict=None) -> dict:
         """Loss and accuracy on the test loader, without gradients; predict(model, x) replaces model(x)."""
-        return evaluate(self.runner, self.test_loader, self.device, self.loss_fn, self.max_batches,
-                        amp_dtype=self.speed.amp_dtype, channels_last=self.speed.channels_last, predict=predict)
+        return evaluate(
+            self.runner,
+            self.test_loader,
+            self.device,
+            self.loss_fn,
+            self.max_batches,
+            amp_dtype=self.speed.amp_dtype,
+            channels_last=self.speed.channels_last,
+            predict=predict,
+        )
 
     def state_dict(self) -> dict:
         """Everything a bit-exact continuation needs, as tensors and plain values (weights_only=True reads it)."""
         schedule = self.schedule
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": schedule.state_dict() if schedule is not None else None,
-                "grad_scaler": self.grad_scaler.state_dict() if self.grad_scaler is not None else None,
-                "history": [dict(row) for row in self.history], "step": self.step,
-                "rng": rng_states(getattr(self.train_loader, "generator", None))}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": schedule.state_dict() if schedule is not None else None,
+            "grad_scaler": self.grad_scaler.state_dict() if self.grad_scaler is not None else None,
+            "history": [dict(row) for row in self.history],
+            "step": self.step,
+            "rng": rng_states(getattr(self.train_loader, "generator", None)),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Put model, optimizer, scheduler, GradScaler, history, step and every RNG back as state_dict() saved them."""
@@ -115,4 +160,3 @@ class TrainingState:
         self.load_state_dict(load_checkpoint(path))
         print(f"Resuming after epoch {self.epoch} from {path}", flush=True)
         return self
-

@@ -5,7 +5,7 @@ same display id (IPython's update_display). JupyterLab and Colab redraw it where
 notebook (papermill, nbclient) keeps only the last version, so the saved notebook holds one final figure,
 not one per epoch.
 """
-from .plots import plot_curves
+from s5utils.study.plots import plot_curves
 
 
 class LiveCurves:
