@@ -5,7 +5,7 @@
 One process, same random batch for every combination, warm-up steps excluded, median step time;
 the combinations take turns for --rounds rounds and each keeps its best round, so a burst of load
 from other processes hurts every combination alike: the measurement behind the `channels_last`
-and `amp` defaults (s5utils/speed.py). With --compile, each combination also runs torch.compile'd
+and `amp` defaults (s5utils/training/speed.py). With --compile, each combination also runs torch.compile'd
 (that mode), its first step (the compile) timed apart.
 """
 

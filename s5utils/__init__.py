@@ -1,5 +1,6 @@
 """s5utils: the S5 MNIST course kit (model, data, training loop, plots, run records) in plain PyTorch."""
 
+from s5utils.compat import install_moved_module_finder, old_attribute
 from s5utils.config import ConfigError, TrainConfig, make_config
 from s5utils.data.mnist import default_data_root, make_loaders, mnist_datasets, test_transforms, train_transforms
 from s5utils.data.other_datasets import channel_stats, mnist_like_datasets, tensor_datasets
@@ -51,6 +52,15 @@ from s5utils.training.recipes import Recipe, build_recipe
 from s5utils.training.speed import SpeedOptions, compile_for, resolve_speed
 from s5utils.training.state import TrainingState
 from s5utils.version import __version__ as __version__
+
+# 0.1.0 code keeps finding the modules that moved into the job groups (with a FutureWarning), and a removed name
+# says in one line what replaces it.
+install_moved_module_finder()
+
+
+def __getattr__(name: str):
+    return old_attribute(name)
+
 
 __all__ = [
     # Configuration and device: one validated config for CLI, notebook and papermill

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from s5utils.atomic import atomic_save
+from s5utils.compat import refuses_module_at
 from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
 from s5utils.config import TrainConfig
 from s5utils.runs.records import RunClock, RunRecorder, claim_run_dir
@@ -28,6 +29,13 @@ class RunFolder:
     state restored from the folder's checkpoint); otherwise a folder that holds a run's files is refused.
     """
 
+    @refuses_module_at(
+        3,
+        "model",
+        "RunFolder(run_dir, config, model, recipe, ...) is RunFolder(run_dir, config) since s5utils 0.2.0; the model "
+        "and the rest come from the TrainingState: state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); with s5utils.RunFolder(run_dir, config) as run: "
+        "s5utils.fit(state, epochs, callbacks=[run])",
+    )
     def __init__(self, run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False) -> None:
         # A fresh run never writes over another run's files (RunDirError says how to continue or replace it).
         self.run_dir = Path(run_dir).expanduser() if resume else claim_run_dir(run_dir)
@@ -50,6 +58,8 @@ class RunFolder:
         self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), state.device, history=earlier,
                                     started=self.clock)
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
+        # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
+        self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
 
     def __call__(self, state) -> None:
         """After an epoch: TensorBoard, then the checkpoint, so metrics.json never lists an epoch the checkpoint

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from s5utils.atomic import atomic_save
+from s5utils.compat import refuses_module_at
 from s5utils.version import __version__
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -73,6 +74,13 @@ def versions() -> dict:
     }
 
 
+@refuses_module_at(
+    1,
+    "model",
+    "save_checkpoint() takes a TrainingState since s5utils 0.2.0, not a model and optimizer: "
+    "state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); "
+    "s5utils.save_checkpoint(path, state)",
+)
 def save_checkpoint(path: str | os.PathLike, state, config: dict | None = None) -> Path:
     """Write a TrainingState after an epoch (state.state_dict(), the config, the versions) atomically to path."""
     return atomic_save(
@@ -129,6 +137,14 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 class Checkpointer:
     """A fit() callback: saves the whole TrainingState to path after every epoch."""
 
+    @refuses_module_at(
+        2,
+        "model",
+        "Checkpointer(path, model, optimizer, ...) is Checkpointer(path) since s5utils 0.2.0: it saves the "
+        "TrainingState fit() hands it: "
+        "state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); "
+        "s5utils.fit(state, epochs, callbacks=[s5utils.Checkpointer(path)])",
+    )
     def __init__(self, path: str | os.PathLike, config: dict | None = None) -> None:
         self.path, self.config = Path(path), config
 

@@ -17,6 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from s5utils.compat import refuses_module_at
+
 with warnings.catch_warnings():
     # Without ipywidgets, tqdm.auto uses the text bar (the seed's `Train: Loss=` lines, which papermill keeps) and
     # warns so in every notebook, with a path of this machine; with ipywidgets (Colab) it draws a widget.
@@ -180,6 +182,13 @@ def report_test(test: dict) -> None:
     )
 
 
+@refuses_module_at(
+    0,
+    "model",
+    "fit() takes a TrainingState since s5utils 0.2.0, not a model: "
+    "state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); "
+    "history = s5utils.fit(state, epochs)",
+)
 def fit(state, epochs: int, callbacks: Sequence[Callback] = (), progress: bool = True) -> list[dict]:
     """Train and evaluate state until it has `epochs` epochs, printing the seed's lines; returns state.history.
 
