@@ -23,6 +23,7 @@ from s5utils.runs.recipe_runner import run_seed_recipe as run_seed_recipe  # ref
 from s5utils.runs.records import RunDirError, RunRecorder, claim_run_dir, new_run_dir, read_record
 from s5utils.runs.tensorboard_log import TensorBoardLogger
 from s5utils.study.architecture import draw_architecture
+from s5utils.study.gradcam import cam_layers, check_target_layer, gradcam_gallery, gradcam_heatmaps, overlay_heatmap
 from s5utils.study.layer_table import LayerStats, layer_stats, layer_table
 from s5utils.study.lr_finder import LRFinderResult, lr_range_test, plot_lr_finder
 from s5utils.study.mistakes import (
@@ -145,6 +146,12 @@ __all__ = [
     "lr_range_test",
     "LRFinderResult",
     "plot_lr_finder",
+    # GradCAM (pytorch-grad-cam underneath): where a layer looked, on layers of at least 5x5 px
+    "gradcam_heatmaps",
+    "gradcam_gallery",
+    "check_target_layer",
+    "cam_layers",
+    "overlay_heatmap",
     # Notebooks: the run folder of a notebook run, TensorBoard in it, and running notebooks (papermill underneath)
     "open_run",
     "execute_notebook",

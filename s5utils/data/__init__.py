@@ -3,6 +3,7 @@
     provision        the four MNIST IDX files under ROOT/MNIST/raw/, checked by md5
     mnist            MNIST data sets with the seed's transforms, and their DataLoaders
     other_datasets   torchvision's MNIST-like sets and a user's own tensors, normalized with their statistics
+    cifar10          CIFAR-10 from its published python batches (torchvision's reader, md5 checked), denormalize
     tensor_loader    MNIST as one uint8 tensor on the device; batches are randperm slices
     batch_augment    the seed's augmentation for a whole batch at once
 

@@ -1,13 +1,16 @@
 """What a trained classifier gets wrong: predictions, misclassified images, a gallery and a confusion matrix."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 from matplotlib.figure import Figure
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from s5utils.data.cifar10 import denormalize
 from s5utils.data.mnist import MNIST_MEAN, MNIST_STD
 from s5utils.training.loop import autocast_to, batch_to_device
 
@@ -71,9 +74,52 @@ def predict(
     return Predictions(**{k: torch.cat(v) for k, v in parts.items()})
 
 
-def image_grid(images: torch.Tensor, titles: list[str], cols: int = 8, colours: list[str] | None = None) -> Figure:
-    """Normalized (N, 1, H, W) images in a grid, each with its title; Normalize is undone for display."""
+def _per_channel(value: float | Sequence[float], channels: int, what: str) -> list[float]:
+    values = [float(value)] * channels if isinstance(value, (int, float)) else [float(v) for v in value]
+    if len(values) == 1:
+        values *= channels
+    if len(values) != channels:
+        raise ValueError(f"{what} has {len(values)} values for {channels}-channel images; give one per channel")
+    return values
+
+
+def display_images(
+    images: torch.Tensor, mean: float | Sequence[float] | None = None, std: float | Sequence[float] | None = None
+) -> np.ndarray:
+    """(N, C, H, W) normalized images as an array in [0, 1] to show: (N, H, W) for one channel, (N, H, W, 3) for three.
+
+    Normalize(mean, std) is undone; without them one channel takes the seed's MNIST constants and colour images are
+    stretched to [0, 1] each. Other channel counts show their first channel.
+    """
+    x = images.detach().float().cpu()
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    channels = x.shape[1]
+    if mean is None and std is None and channels != 1:
+        low = x.amin(dim=(1, 2, 3), keepdim=True)
+        high = x.amax(dim=(1, 2, 3), keepdim=True)
+        x = (x - low) / (high - low).clamp_min(1e-12)
+    else:
+        mean = MNIST_MEAN if mean is None else mean
+        std = MNIST_STD if std is None else std
+        x = denormalize(x, _per_channel(mean, channels, "mean"), _per_channel(std, channels, "std"))
+    if channels == 3:
+        return x.permute(0, 2, 3, 1).numpy()
+    return x[:, 0].numpy()
+
+
+def image_grid(
+    images: torch.Tensor,
+    titles: list[str],
+    cols: int = 8,
+    colours: list[str] | None = None,
+    *,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+) -> Figure:
+    """Normalized (N, C, H, W) images in a grid, each with its title; Normalize(mean, std) is undone for display."""
     n = len(titles)
+    shown = display_images(images[:n], mean, std)
     rows = max(1, -(-n // cols))
     fig = Figure(figsize=(1.6 * cols, 1.9 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -81,20 +127,39 @@ def image_grid(images: torch.Tensor, titles: list[str], cols: int = 8, colours: 
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow((images[i, 0] * MNIST_STD + MNIST_MEAN).numpy(), cmap="gray_r", vmin=0, vmax=1)
+        if shown.ndim == 4:
+            ax.imshow(shown[i])
+        else:
+            ax.imshow(shown[i], cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(titles[i], fontsize=9, color=colours[i] if colours else "black")
     fig.tight_layout()
     return fig
 
 
-def gallery(preds: Predictions, n: int = 16, cols: int = 8) -> Figure:
-    """A grid of the first n images, each titled 'true 7 / pred 1 (93%)', red where the prediction is wrong."""
+def mistake_title(preds: "Predictions", i: int, class_names: Sequence[str] | None = None) -> str:
+    """'true 7 / pred 1\n(93%)', or with class names 'true cat\npred dog (93%)'."""
+    t, p, conf = int(preds.targets[i]), int(preds.predicted[i]), 100 * float(preds.confidence[i])
+    if class_names is None:
+        return f"true {t} / pred {p}\n({conf:.0f}%)"
+    return f"true {class_names[t]}\npred {class_names[p]} ({conf:.0f}%)"
+
+
+def gallery(
+    preds: Predictions,
+    n: int = 16,
+    cols: int = 8,
+    class_names: Sequence[str] | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+) -> Figure:
+    """A grid of the first n images, each titled 'true 7 / pred 1 (93%)', red where the prediction is wrong.
+
+    class_names puts names in the titles (S8's grid: n=10, cols=5); mean and std undo the data set's Normalize.
+    """
     n = min(n, len(preds))
-    titles = [
-        f"true {preds.targets[i]} / pred {preds.predicted[i]}\n({100 * preds.confidence[i]:.0f}%)" for i in range(n)
-    ]
+    titles = [mistake_title(preds, i, class_names) for i in range(n)]
     colours = ["tab:red" if preds.targets[i] != preds.predicted[i] else "black" for i in range(n)]
-    return image_grid(preds.images[:n], titles, cols, colours)
+    return image_grid(preds.images[:n], titles, cols, colours, mean=mean, std=std)
 
 
 def confusion_matrix(targets: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
