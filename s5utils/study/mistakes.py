@@ -162,26 +162,53 @@ def gallery(
     return image_grid(preds.images[:n], titles, cols, colours, mean=mean, std=std)
 
 
-def confusion_matrix(targets: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
-    """counts[t, p] = how many images of true class t were predicted as p."""
+def confusion_matrix(
+    targets: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10, class_names: Sequence[str] | None = None
+) -> torch.Tensor:
+    """counts[t, p] = how many images of true class t were predicted as p (class_names, if given, set the count)."""
+    if class_names is not None:
+        num_classes = len(class_names)
     flat = targets.long() * num_classes + predicted.long()
     return torch.bincount(flat, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def format_confusion(counts: torch.Tensor) -> str:
+def _labels(k: int, class_names: Sequence[str] | None) -> list[str]:
+    if class_names is None:
+        return [str(i) for i in range(k)]
+    if len(class_names) != k:
+        raise ValueError(f"{len(class_names)} class names for a {k}x{k} confusion matrix; give one name per class")
+    return [str(name) for name in class_names]
+
+
+def format_confusion(counts: torch.Tensor, class_names: Sequence[str] | None = None) -> str:
     """The confusion matrix as a text table: rows are true labels, columns predictions, then per-class recall."""
     k = counts.shape[0]
-    lines = ["true\\pred " + "".join(f"{p:>6}" for p in range(k)) + "   recall"]
+    labels = _labels(k, class_names)
+    col = max(6, *(len(label) + 1 for label in labels))
+    row = max(9, *(len(label) for label in labels))
+    lines = ["true\\pred".ljust(row) + " " + "".join(f"{label:>{col}}" for label in labels) + "   recall"]
     for t in range(k):
         total = counts[t].sum().item()
         recall = f"{100 * counts[t, t].item() / total:7.2f}%" if total else "      -"
-        lines.append(f"{t:>9} " + "".join(f"{c:>6}" for c in counts[t].tolist()) + f" {recall}")
+        lines.append(f"{labels[t]:>{row}} " + "".join(f"{c:>{col}}" for c in counts[t].tolist()) + f" {recall}")
     return "\n".join(lines)
 
 
-def plot_confusion(counts: torch.Tensor) -> Figure:
+def per_class_accuracy(preds: Predictions, class_names: Sequence[str] | None = None) -> dict[str, float]:
+    """{class name: percent of its images predicted right}; nan for a class without images."""
+    k = len(class_names) if class_names is not None else int(max(preds.targets.max(), preds.predicted.max())) + 1
+    counts = confusion_matrix(preds.targets, preds.predicted, k)
+    totals = counts.sum(dim=1)
+    return {
+        label: (100 * counts[i, i].item() / totals[i].item()) if totals[i] else float("nan")
+        for i, label in enumerate(_labels(k, class_names))
+    }
+
+
+def plot_confusion(counts: torch.Tensor, class_names: Sequence[str] | None = None) -> Figure:
     """A heat map of the confusion matrix with the count in every cell; the diagonal is what went right."""
     k = counts.shape[0]
+    labels = _labels(k, class_names)
     fig = Figure(figsize=(7, 6))
     ax = fig.subplots()
     # Log-ish scale: the diagonal's thousands would otherwise hide the off-diagonal handfuls.
@@ -200,8 +227,10 @@ def plot_confusion(counts: torch.Tensor) -> Figure:
                     fontsize=8,
                     color="white" if shown[t, p] > shown.max() / 2 else "black",
                 )
-    ax.set_xticks(range(k))
-    ax.set_yticks(range(k))
+    ax.set_xticks(
+        range(k), labels, rotation=45 if class_names is not None else 0, ha="right" if class_names else "center"
+    )
+    ax.set_yticks(range(k), labels)
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     ax.set_title("Confusion matrix (colour: log count)")
