@@ -1,11 +1,12 @@
-"""`python -m s5utils {data,summary,train,resume,sweep}`: provision MNIST, print the model table, train or resume
-a run, sweep the notebook over a grid."""
+"""`python -m s5utils {data,summary,train,resume,sweep,app}`: provision MNIST, print the model table, train or resume
+a run, sweep the notebook over a grid, serve a run as an app."""
 
 import argparse
 import difflib
 import json
 import sys
 
+from s5utils.app.cli import add_app_parser
 from s5utils.config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
 from s5utils.sweep.cli import add_sweep_parser, run_sweep_command
 
@@ -97,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         resume.add_argument(flag, dest=name, metavar=name.upper(), help=f"{help_text} (default: the run's own)")
     resume.add_argument("--debug", **debug)
     sweep = add_sweep_parser(commands, default_text)
-    parser.commands = {"data": data, "train": train, "resume": resume, "sweep": sweep}
+    app = add_app_parser(commands)
+    parser.commands = {"data": data, "train": train, "resume": resume, "sweep": sweep, "app": app}
     return parser
 
 
@@ -149,6 +151,10 @@ def _run(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
         return 0
     if args.command == "sweep":
         return run_sweep_command(args, sub)
+    if args.command == "app":
+        from s5utils.app.cli import run_app_command
+
+        return run_app_command(args, sub)
     if args.command == "summary":
         from s5utils.models import Net
         from s5utils.study.summary import summary
