@@ -104,7 +104,7 @@ def test_no_module_of_s5utils_imports_itself_back():
 
 # The layers, lowest first: a module imports only its own layer and the layers below it.
 BASICS = {"errors", "version", "device", "atomic", "config", "models"}
-LAYERS = ["basics", "data", "training", "study", "runs", "notebooks", "sweep", "top"]
+LAYERS = ["basics", "data", "training", "study", "runs", "notebooks", "sweep", "app", "top"]
 
 
 def layer_of(module: str) -> str:
