@@ -60,8 +60,6 @@ class RunFolder:
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
         # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
         self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
-        # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
-        self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
 
     def __call__(self, state) -> None:
         """After an epoch: TensorBoard, then the checkpoint, so metrics.json never lists an epoch the checkpoint
