@@ -2,11 +2,13 @@
 
 from s5utils.compat import install_moved_module_finder, old_attribute
 from s5utils.config import ConfigError, TrainConfig, make_config
+from s5utils.data.albumentations_transform import AlbumentationsTransform, s9_augmentation, s10_augmentation
+from s5utils.data.cifar10 import cifar10_datasets, denormalize
 from s5utils.data.mnist import default_data_root, make_loaders, mnist_datasets, test_transforms, train_transforms
 from s5utils.data.other_datasets import channel_stats, mnist_like_datasets, tensor_datasets
 from s5utils.data.provision import DataError, provision_mnist, verify_mnist
 from s5utils.device import get_device, set_deterministic, set_seed
-from s5utils.models import CompactNet, Net
+from s5utils.models import CompactNet, Net, norm_layer
 from s5utils.notebooks.execute import execute_notebook
 from s5utils.notebooks.parameters import (
     config_from_globals,
@@ -51,6 +53,7 @@ from s5utils.training.loop import (
 )
 from s5utils.training.precision import PrecisionChoice, autocast_dtype, precision_choice
 from s5utils.training.recipes import Recipe, build_recipe
+from s5utils.training.schedules import one_cycle
 from s5utils.training.speed import SpeedOptions, compile_for, resolve_speed
 from s5utils.training.state import TrainingState
 from s5utils.version import __version__ as __version__
@@ -86,9 +89,16 @@ __all__ = [
     "mnist_like_datasets",
     "tensor_datasets",
     "channel_stats",
+    # CIFAR-10 and albumentations for the later assignments (S8-S11)
+    "cifar10_datasets",
+    "denormalize",
+    "AlbumentationsTransform",
+    "s9_augmentation",
+    "s10_augmentation",
     # Models and how they look
     "Net",
     "CompactNet",
+    "norm_layer",
     "summary",
     "layer_rows",
     "layer_table",
@@ -106,6 +116,7 @@ __all__ = [
     "NonFiniteLossError",
     "Recipe",
     "build_recipe",
+    "one_cycle",
     # Watching a run: a line per epoch, live curves in the notebook, TensorBoard
     "EpochProgress",
     "LiveCurves",

@@ -1,4 +1,4 @@
-"""The S5 seed network."""
+"""The S5 seed network, a compact CNN, and a norm switch (BatchNorm, GroupNorm, LayerNorm) for later models."""
 
 import torch
 import torch.nn as nn
@@ -62,3 +62,21 @@ class CompactNet(nn.Module):
         x = self.conv6(self.conv5(self.conv4(self.conv3(x))))
         x = self.head(self.gap(x))
         return x.flatten(1)  # (B, 10) logits
+
+
+NORM_KINDS = ("bn", "gn", "ln")
+
+
+def norm_layer(kind: str, channels: int, groups: int = 4) -> nn.Module:
+    """BatchNorm2d ("bn"), GroupNorm of `groups` groups ("gn") or LayerNorm over (C, H, W) as GroupNorm(1) ("ln")."""
+    key = kind.lower() if isinstance(kind, str) else kind
+    if key == "bn":
+        return nn.BatchNorm2d(channels)
+    if key == "gn":
+        if channels % groups:
+            raise ValueError(f"GroupNorm needs channels divisible by groups: {channels} channels, {groups} groups")
+        return nn.GroupNorm(groups, channels)
+    if key == "ln":
+        # One group normalizes each image over all its channels and pixels, with a scale and shift per channel.
+        return nn.GroupNorm(1, channels)
+    raise ValueError(f"unknown norm kind {kind!r}; choose one of {', '.join(map(repr, NORM_KINDS))}")
