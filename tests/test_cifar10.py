@@ -135,6 +135,7 @@ def test_one_cycle_over_24_epochs_peaks_at_step_5k_and_falls_linearly(k):
     lrs = np.array(lrs)
     assert lrs.argmax() == 5 * k and lrs.max() == pytest.approx(0.4) and lrs[0] == pytest.approx(0.4 / 25)
     assert np.allclose(np.diff(np.diff(lrs[5 * k :])), 0, atol=1e-12)  # two phases, each a straight line
+    assert 0 < optimizer.param_groups[0]["lr"] < lrs[-1]  # fit's step after the last batch ends the cycle, no further
     with pytest.raises(ValueError, match="peak_epoch"):
         one_cycle(optimizer, 0.4, epochs=5, steps_per_epoch=k, peak_epoch=5)
 

@@ -5,6 +5,7 @@
     other_datasets   torchvision's MNIST-like sets and a user's own tensors, normalized with their statistics
     cifar10          CIFAR-10 from its published python batches (torchvision's reader, md5 checked), denormalize
     albumentations_transform   albumentations Compose as a torchvision-style transform; the S9 and S10/S11 presets
+    system_datasets  data sets a Linux distribution installs (Debian's dataset-fashion-mnist), unpacked for torchvision
     tensor_loader    MNIST as one uint8 tensor on the device; batches are randperm slices
     batch_augment    the seed's augmentation for a whole batch at once
 

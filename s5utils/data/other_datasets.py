@@ -1,6 +1,7 @@
 """Data sets beyond MNIST: torchvision's MNIST-like sets and a user's own tensors, normalized with
 statistics computed from their own training images (the seed's 0.1307/0.3081 fit MNIST only).
 """
+
 import os
 from pathlib import Path
 
@@ -10,9 +11,14 @@ from torchvision import datasets, transforms
 
 from s5utils.data.mnist import default_data_root, mnist_datasets
 from s5utils.data.provision import DataError
+from s5utils.data.system_datasets import place_system_copy
 
-MNIST_LIKE = {"mnist": datasets.MNIST, "fashionmnist": datasets.FashionMNIST, "kmnist": datasets.KMNIST,
-              "emnist": datasets.EMNIST}
+MNIST_LIKE = {
+    "mnist": datasets.MNIST,
+    "fashionmnist": datasets.FashionMNIST,
+    "kmnist": datasets.KMNIST,
+    "emnist": datasets.EMNIST,
+}
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -45,8 +51,12 @@ def _normalized(images: torch.Tensor, mean, std) -> torch.Tensor:
     return (x - mean_t) / std_t
 
 
-def tensor_datasets(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
-                    ) -> tuple[TensorDataset, TensorDataset]:
+def tensor_datasets(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+) -> tuple[TensorDataset, TensorDataset]:
     """(train, test) TensorDatasets from your own images and labels, both normalized with the train set's stats."""
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if not isinstance(y, torch.Tensor) or y.ndim != 1:
@@ -63,18 +73,27 @@ def tensor_datasets(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.
     return train, test
 
 
-def mnist_like_datasets(name: str, root: str | os.PathLike | None = None, download: bool = True,
-                        split: str = "balanced", train_augment: list | None = None) -> tuple[Dataset, Dataset]:
+def mnist_like_datasets(
+    name: str,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    split: str = "balanced",
+    train_augment: list | None = None,
+) -> tuple[Dataset, Dataset]:
     """(train, test) of MNIST, FashionMNIST, KMNIST or EMNIST (split), normalized with stats computed from train.
 
-    MNIST keeps the seed's transforms and its offline fallback; the others need the internet once (or their
-    files in place). train_augment: PIL transforms applied to training images before ToTensor/Normalize.
+    MNIST keeps the seed's transforms and its offline fallback; FashionMNIST comes from Debian's
+    dataset-fashion-mnist where installed; the others need the internet once (or their files in place). Both sets
+    carry the training set's .mean and .std.
+    train_augment: PIL transforms applied to training images before ToTensor/Normalize.
     EMNIST images come transposed, as torchvision stores them; add a transpose to train_augment to view them.
     """
     key = name.lower().replace("-", "").replace("_", "")
     if key not in MNIST_LIKE:
-        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(c.__name__ for c in MNIST_LIKE.values())}"
-                         ", or wrap your own tensors with tensor_datasets()")
+        raise ValueError(
+            f"unknown data set {name!r}; choose one of {', '.join(c.__name__ for c in MNIST_LIKE.values())}"
+            ", or wrap your own tensors with tensor_datasets()"
+        )
     if key == "mnist":
         return mnist_datasets(root)
     cls = MNIST_LIKE[key]
@@ -82,15 +101,19 @@ def mnist_like_datasets(name: str, root: str | os.PathLike | None = None, downlo
         raise ValueError(f"unknown EMNIST split {split!r}; choose one of {', '.join(datasets.EMNIST.splits)}")
     root = Path(root).expanduser() if root is not None else default_data_root()
     extra = {"split": split} if cls is datasets.EMNIST else {}
+    place_system_copy(cls.__name__, root)  # Debian's dataset-fashion-mnist, where installed: no download needed
     try:
         train = cls(root, train=True, download=download, **extra)
         test = cls(root, train=False, download=download, **extra)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"could not provision {cls.__name__} under {root} ({reason}). Only MNIST has an offline "
-                        f"fallback: connect to the internet once, or copy its raw files into "
-                        f"{root / cls.__name__ / 'raw'}") from exc
+        raise DataError(
+            f"could not provision {cls.__name__} under {root} ({reason}). Only MNIST has an offline "
+            f"fallback: connect to the internet once, or copy its raw files into "
+            f"{root / cls.__name__ / 'raw'}"
+        ) from exc
     mean, std = channel_stats(train.data)
+    train.mean, train.std = test.mean, test.std = mean, std  # for denormalize and display
     normalize = [transforms.ToTensor(), transforms.Normalize(mean, std)]
     train.transform = transforms.Compose(list(train_augment or []) + normalize)
     test.transform = transforms.Compose(normalize)

@@ -50,15 +50,23 @@ def parameter_names(namespace: dict) -> list[str]:
     return names
 
 
-def config_from_globals(namespace: dict, extra_names: Iterable[str] = ()) -> TrainConfig:
+def config_from_globals(
+    namespace: dict, extra_names: Iterable[str] = (), choices: dict[str, Iterable] | None = None
+) -> TrainConfig:
     """Validate every parameter-like global (so a misspelt papermill -p name is an error) into a TrainConfig.
 
     Names that are TrainConfig fields go through make_config(); NOTEBOOK_PARAMETERS and extra_names
     (a notebook's own parameters) are accepted as they are, to be read and checked by the notebook;
-    any other name is unknown.
+    any other name is unknown. choices maps a notebook's own parameter to the values it may take.
     """
     known = [f.name for f in fields(TrainConfig)]
-    allowed = set(known) | set(NOTEBOOK_PARAMETERS) | set(extra_names)
+    choices = {name: list(values) for name, values in (choices or {}).items()}
+    allowed = set(known) | set(NOTEBOOK_PARAMETERS) | set(extra_names) | set(choices)
+    for name, values in choices.items():
+        if name in namespace and namespace[name] not in values:
+            raise NotebookConfigError(
+                f"{name} must be one of {', '.join(map(repr, values))}, got {namespace[name]!r}", name
+            )
     params = {}
     for name in parameter_names(namespace):
         if name not in allowed:
