@@ -5,6 +5,7 @@ import dataclasses
 import importlib
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,11 @@ def read_weights(file: Path) -> dict:
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
+        if not zipfile.is_zipfile(file):  # torch.save writes a zip archive: anything else is damaged
+            raise RunLoadError(
+                f"model file {file} is unreadable, not a torch.save archive (truncated or corrupted); "
+                "train the run again"
+            ) from None
         raise RunLoadError(
             f"refusing to load {file}: it holds objects other than tensors; only serve runs written by s5utils"
         ) from None

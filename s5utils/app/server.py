@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from s5utils.app.inference import enlarge, gradcam_overlay, probabilities, top_k
-from s5utils.app.loading import LoadedRun, load_run
+from s5utils.app.loading import LoadedRun, load_run, model_file
 from s5utils.app.preprocess import EmptyImageError, mnist_like
 from s5utils.app.testset import (
     EXAMPLES_DIR,
@@ -186,6 +186,7 @@ def serve(run_dir: str | os.PathLike, host: str | None = None, port: int | None 
     $GRADIO_SERVER_PORT (what a Hugging Face Space sets), else 127.0.0.1:7860."""
     host = host or os.environ.get("GRADIO_SERVER_NAME", DEFAULT_HOST)
     port = int(port or os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT))
+    model_file(run_dir)  # a wrong folder is named before a busy port
     check_port(host, port)
     run = load_run(run_dir, device)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
