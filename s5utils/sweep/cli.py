@@ -73,6 +73,20 @@ def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
         help="torch CPU threads per run (default: local cores // workers; on a cluster, the worker's "
         "cores // its threads)",
     )
+    sweep.add_argument(
+        "--worker-timeout",
+        type=positive_int,
+        metavar="SECONDS",
+        help="on a cluster: stop (finished runs kept) when no worker has been connected for this long "
+        "(default: 30 s for the first worker, then wait for ever)",
+    )
+    sweep.add_argument(
+        "--max-starts",
+        type=positive_int,
+        metavar="N",
+        help="on a cluster: fail a run whose worker left mid-run N times, as batch jobs shorter than a run "
+        "would make it (default: no limit)",
+    )
     sweep.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's own)")
     sweep.add_argument("--resume", metavar="SWEEP_DIR", help="run only the runs of this sweep that have no folder yet")
     sweep.add_argument(
@@ -111,6 +125,8 @@ def run_sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser)
         gpus_per_run=args.gpus_per_run,
         torch_threads=args.torch_threads,
         kernel_name=args.kernel,
+        worker_timeout=args.worker_timeout,
+        max_starts=args.max_starts,
     )
     if args.resume:
         if given or args.notebook or args.report_from:

@@ -57,8 +57,9 @@ def check_versions(client) -> None:
         )
 
 
-def connect(address: str):
-    """A Client of the scheduler at address, with at least one worker; SweepError within seconds if none answers."""
+def connect(address: str, worker_timeout: float | None = None):
+    """A Client of the scheduler at address, with at least one worker within worker_timeout (default
+    WORKER_TIMEOUT) seconds; SweepError within seconds if no scheduler answers."""
     from distributed import Client
 
     try:
@@ -69,12 +70,13 @@ def connect(address: str):
             f"start one with `dask scheduler` and `dask worker {address}`, or leave out --scheduler "
             "(and DASK_SCHEDULER_ADDRESS) to run on this machine"
         ) from None
+    worker_timeout = WORKER_TIMEOUT if worker_timeout is None else worker_timeout
     try:
-        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        client.wait_for_workers(1, timeout=worker_timeout)
     except TimeoutError:
         client.close()
         raise SweepError(
-            f"the scheduler at {address} has no workers after {WORKER_TIMEOUT} s: "
+            f"the scheduler at {address} has no workers after {worker_timeout:g} s: "
             f"start one with `dask worker {address} --nthreads 1`"
         ) from None
     return client
@@ -91,17 +93,24 @@ def check_gpus(client, gpus_per_run: int) -> None:
 
 
 @contextmanager
-def open_client(scheduler: str | None, workers: int, allowed_failures: int, gpus_per_run: int = 0) -> Iterator:
+def open_client(
+    scheduler: str | None,
+    workers: int,
+    allowed_failures: int,
+    gpus_per_run: int = 0,
+    worker_timeout: float | None = None,
+) -> Iterator:
     """Yield a Client: of the scheduler at `scheduler`, else of a new LocalCluster of `workers` one-thread processes.
 
     allowed_failures is how many worker deaths a run survives on the LocalCluster (Dask's
-    distributed.scheduler.allowed-failures); a running scheduler keeps its own setting.
+    distributed.scheduler.allowed-failures); a running scheduler keeps its own setting, and may take
+    worker_timeout seconds (default WORKER_TIMEOUT) to show its first worker.
     """
     import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = connect(scheduler)
+        client = connect(scheduler, worker_timeout)
         try:
             check_versions(client)
             check_gpus(client, gpus_per_run)

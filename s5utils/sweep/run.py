@@ -25,6 +25,7 @@ from s5utils.sweep.cluster import SweepError, check_versions, default_workers, o
 from s5utils.sweep.plan import check_declared, find_notebooks, grid, plan_runs
 from s5utils.sweep.results import write_report
 from s5utils.sweep.task import EVENT_TOPIC, run_notebook_task
+from s5utils.sweep.watch import as_finished
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
 
@@ -88,7 +89,7 @@ def say(line: str) -> None:
 
 def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, bytes], options: dict) -> None:
     """Submit each run as one Dask task and write each folder as its result arrives."""
-    from distributed import KilledWorker, as_completed
+    from distributed import KilledWorker
 
     names = {run["run_id"]: run["name"] for run in runs}
     starts: dict[str, list] = {run["run_id"]: [] for run in runs}
@@ -118,11 +119,12 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
         ): run
         for run in runs
     }
+    finished = as_finished(client, futures, starts, options.get("worker_timeout"), options.get("max_starts"))
     try:
-        for done, future in enumerate(as_completed(futures), start=1):
+        for done, (future, given_up) in enumerate(finished, start=1):
             run = futures[future]
             try:
-                result = future.result()
+                result = future.result() if given_up is None else failed_result(run, given_up)
             except KilledWorker as exc:
                 last = getattr(exc.last_worker, "address", exc.last_worker)
                 result = failed_result(
@@ -133,6 +135,9 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
                 )
             except Exception as exc:  # a run that cannot come back is recorded, never lost
                 result = failed_result(run, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
+            # Let go of the result: a worker that leaves (a batch job's end) must not take it along, nor have it rerun.
+            del futures[future]
+            future.release()
             attempts = max(1, len(starts[run["run_id"]]))
             written = write_run_folder(folder, result, attempts)
             accuracy = (
@@ -160,8 +165,14 @@ def cluster_for(
     gpus_per_run: int = 0,
     torch_threads: int | None = None,
     kernel_name: str | None = None,
+    worker_timeout: float | None = None,
+    max_starts: int | None = None,
 ) -> Iterator:
-    """Yield (client, run options, a description): the given client, the scheduler's, or a new LocalCluster's."""
+    """Yield (client, run options, a description): the given client, the scheduler's, or a new LocalCluster's.
+
+    On a cluster (not the local one), worker_timeout and max_starts bound a sweep whose workers come and go
+    (s5utils.sweep.watch); worker_timeout is also how long a scheduler may take to show its first worker.
+    """
     scheduler = (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")) if client is None else None
     local = client is None and not scheduler
     if local:
@@ -172,12 +183,14 @@ def cluster_for(
         "kernel_name": kernel_name,
         "gpus_per_run": gpus_per_run,
         "gpu_slots": gpus_per_run if local else 0,
+        "worker_timeout": None if local else worker_timeout,
+        "max_starts": None if local else max_starts,
     }
     if client is not None:
         check_versions(client)  # its workers may still be starting (a batch queue): those are not checked
         yield client, options, f"the Dask cluster of the given client ({client.scheduler.address})"
         return
-    with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run) as own:
+    with open_client(scheduler, workers or 1, ATTEMPTS - 1, gpus_per_run, worker_timeout) as own:
         yield (
             own,
             options,
@@ -200,6 +213,10 @@ def run_plan(folder: Path, plan: dict, client, options: dict, where: str) -> lis
         except KeyboardInterrupt:
             say(f"interrupted: finished runs are kept; run the rest with `python -m s5utils sweep --resume {folder}`")
             raise
+        except SweepError as exc:  # no worker left (s5utils.sweep.watch): the finished runs stay
+            raise SweepError(
+                f"{exc}; finished runs are kept: run the rest with `python -m s5utils sweep --resume {folder}`"
+            ) from None
     rows = [read_row(folder, run) for run in plan["runs"]]
     report(folder, plan, rows)
     return rows
@@ -224,13 +241,17 @@ def sweep(
     torch_threads: int | None = None,
     repeats: int = 1,
     zipped: list[str] = (),
+    worker_timeout: float | None = None,
+    max_starts: int | None = None,
 ) -> tuple[Path, list[dict]]:
     """Run each notebook once per grid setting (and repeat) into out_dir/<time>-sweep/<NN-...>/; returns (folder, rows).
 
     notebook: a path, a folder of notebooks, or a list of either (default notebooks/S5.ipynb). client: an
     existing distributed.Client; else scheduler (or $DASK_SCHEDULER_ADDRESS); else a LocalCluster of
-    `workers` processes (default: what fits). Each run folder holds the executed notebook, metrics.json,
-    the plot and manifest.json; the sweep folder holds sweep.json, the notebooks, the tables and the plot.
+    `workers` processes (default: what fits). On a cluster, worker_timeout (seconds without any worker)
+    and max_starts (times a run's worker may leave mid-run) bound a sweep on batch jobs. Each run folder
+    holds the executed notebook, metrics.json, the plot and manifest.json; the sweep folder holds
+    sweep.json, the notebooks, the tables and the plot.
     """
     notebooks = find_notebooks(notebook)
     settings = grid(axes, fixed, zipped)
@@ -240,7 +261,9 @@ def sweep(
         check_declared(path, [*(fixed or {}), *axes, "run_dir"])
     runs = plan_runs(notebooks, axes, settings, repeats)
     # The cluster first: a scheduler that does not answer leaves no sweep folder behind.
-    with cluster_for(len(runs), client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
+    with cluster_for(
+        len(runs), client, scheduler, workers, gpus_per_run, torch_threads, kernel_name, worker_timeout, max_starts
+    ) as (
         dask_client,
         options,
         where,
@@ -276,6 +299,8 @@ def resume_sweep(
     gpus_per_run: int = 0,
     torch_threads: int | None = None,
     kernel_name: str | None = None,
+    worker_timeout: float | None = None,
+    max_starts: int | None = None,
 ) -> tuple[Path, list[dict]]:
     """Run only the runs of an interrupted sweep that have no folder yet (at its torch thread count), then rebuild
     its tables and plot."""
@@ -291,7 +316,9 @@ def resume_sweep(
     pending = sum(not (folder / run["name"]).exists() for run in plan["runs"])
     # The sweep's own thread count unless told otherwise: another count gives other numbers (docs/sweeps.md).
     torch_threads = torch_threads or plan.get("torch_threads")
-    with cluster_for(pending, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name) as (
+    with cluster_for(
+        pending, client, scheduler, workers, gpus_per_run, torch_threads, kernel_name, worker_timeout, max_starts
+    ) as (
         dask_client,
         options,
         where,
