@@ -19,7 +19,7 @@ TRAIN_ARGS := --out $(OUT) \
 	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA)) \
 	$(if $(RECIPE),--recipe $(RECIPE)) $(if $(AMP),--amp $(AMP))
 
-.PHONY: run train test lint format browser data summary clean colab
+.PHONY: run train test lint format browser data summary clean colab app space-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,18 @@ browser:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "note: chromium is not installed and needs root + apt-get; tests/test_jupyterlab.py will skip"; fi
+
+# make app RUN=runs/<run folder> [PORT=7860]: the run's model in Gradio on 127.0.0.1 (docs/app.md).
+app: $(VENV)/.installed  ## serve a run's model as an app: draw a digit, top k, GradCAM, its mistakes
+	@test -n "$(RUN)" || { echo "make app RUN=runs/<run folder> [PORT=7860]"; exit 2; }
+	$(BIN)/python -m s5utils app "$(RUN)" $(if $(PORT),--port $(PORT))
+
+# The exported Space's own venv (no system site-packages), built once: tests/test_app.py starts a Space in it and
+# skips without it. Minutes and several GB (torch); S5UTILS_SPACE_VENV moves it.
+SPACE_VENV ?= $(or $(S5UTILS_SPACE_VENV),$(HOME)/.cache/s5utils/space-venv)
+space-venv:
+	$(PYTHON) -m venv $(SPACE_VENV)
+	$(SPACE_VENV)/bin/python -m pip install '.[app]'
 
 data: $(VENV)/.installed
 	$(BIN)/python -m s5utils data $(if $(DATA),--root $(DATA))
