@@ -19,7 +19,7 @@ TRAIN_ARGS := --out $(OUT) \
 	$(if $(MAX_BATCHES),--max-batches $(MAX_BATCHES)) $(if $(DATA),--data-root $(DATA)) \
 	$(if $(RECIPE),--recipe $(RECIPE)) $(if $(AMP),--amp $(AMP))
 
-.PHONY: run train test lint format browser data summary clean colab app space-venv
+.PHONY: run train test lint format browser slurm data summary clean colab app space-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a n
 train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train
 	$(BIN)/python -m s5utils train $(TRAIN_ARGS)
 
-test: $(VENV)/.installed browser lint  ## set up, lint, then run the whole test suite (notebooks with nbval included)
+test: $(VENV)/.installed browser slurm lint  ## set up, lint, then run the whole test suite (notebooks with nbval included)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed  ## ruff: the lint rules and the format check of pyproject.toml (what CI runs)
@@ -56,6 +56,13 @@ browser:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "note: chromium is not installed and needs root + apt-get; tests/test_jupyterlab.py will skip"; fi
+
+# The Slurm tests start a real single-node Slurm (tests/slurm_cluster.py); install Debian's where we may, else they skip.
+slurm:
+	@if [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; \
+	else echo "note: Slurm is not installed and needs root + apt-get; the Slurm tests of tests/test_slurm_sweep.py will skip"; fi
 
 # make app RUN=runs/<run folder> [PORT=7860]: the run's model in Gradio on 127.0.0.1 (docs/app.md).
 app: $(VENV)/.installed  ## serve a run's model as an app: draw a digit, top k, GradCAM, its mistakes

@@ -9,6 +9,7 @@ The modules, each by its job:
     plan      what a sweep runs: notebooks crossed with a grid of validated settings, each with a stable id
     task      one run as a Dask task (what a worker imports: s5utils.sweep.task.run_notebook_task)
     cluster   the Dask cluster: a LocalCluster of worker processes, or a running scheduler's workers
+    watch     runs as they finish on a cluster whose workers come and go (batch jobs): bounds on waiting
     results   results.csv, results.md and the plot of a sweep
     stats     statistics over seeds and exact tests between settings
     recorded  a sweep's tables from runs already recorded (--report-from), nothing trained
