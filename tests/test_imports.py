@@ -103,7 +103,7 @@ def test_no_module_of_s5utils_imports_itself_back():
 
 
 # The layers, lowest first: a module imports only its own layer and the layers below it.
-BASICS = {"errors", "version", "device", "atomic", "config", "models"}
+BASICS = {"errors", "version", "device", "atomic", "compat", "config", "models"}
 LAYERS = ["basics", "data", "training", "study", "runs", "notebooks", "sweep", "app", "top"]
 
 
