@@ -1,5 +1,14 @@
-"""JupyterLab serves notebooks/S5.ipynb and a headless Chromium renders it with its stored outputs."""
+"""What a student does: JupyterLab started as the README says, each notebook opened in Chromium, Run All.
 
+The server is `.venv/bin/jupyter lab` with the venv NOT activated (its bin folder off PATH, so `tensorboard` is
+not on PATH either), serving a copy of notebooks/ (and the seed run S6 compares with), so Run All and saving
+touch nothing in the repository. Playwright drives Debian's chromium, headless. For each notebook: opened, it
+is not marked modified; its parameters cell gets a tiny run typed at its end (epochs 1, max_batches 2); Run >
+Run All Cells from the menu; then no error or stderr output, the training cell's output starts with the live
+curves and the latest epoch's line, and S5's TensorBoard frame shows TensorBoard serving this run.
+"""
+
+import json
 import os
 import shutil
 import signal
@@ -9,15 +18,22 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 pytest.importorskip("jupyterlab", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is in the test extra: pip install -e '.[test]'"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("S5UTILS_ARTIFACTS", ROOT / "build" / "artifacts"))
 TOKEN = "s5utils-test-token"
+TINY_RUN = "\nepochs = 1\nmax_batches = 2\n"  # typed at the end of each parameters cell
+RUN_ALL_SECONDS = 300
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="needs Debian's chromium (make test installs it as root with apt-get: apt-get install -y chromium)",
@@ -34,7 +50,9 @@ def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 120) -> N
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {server.returncode}; see its log beside the test's tmp_path")
+            raise RuntimeError(
+                f"jupyter lab exited with {server.returncode}; see jupyterlab.log in the test's tmp_path"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
@@ -44,28 +62,67 @@ def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 120) -> N
     raise TimeoutError(f"jupyter lab did not answer {url} within {seconds} s")
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """A JupyterLab on a free localhost port with a token, serving the repository; always stopped."""
-    port = free_port()
-    home = tmp_path / "jupyter"
-    env = dict(
-        os.environ,
+def as_the_readme_starts_it(env: dict) -> dict:
+    """The environment of a shell where the venv is not activated: its bin folder off PATH, no VIRTUAL_ENV, no CI."""
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p.rstrip("/") != venv_bin)
+    for name in ("VIRTUAL_ENV", "CI", "TENSORBOARD_BINARY", "JPY_SESSION_NAME"):
+        env.pop(name, None)  # CI: a student's machine is not CI (the notebook opens TensorBoard only for a person)
+    return env
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group (the server; it shuts its kernels down), SIGKILL after 30 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def stop_tensorboards(tmp: Path) -> None:
+    """Stop the TensorBoards the notebooks' %tensorboard started: the magic leaves them running after the kernel."""
+    for info in (tmp / ".tensorboard-info").glob("pid-*.info"):
+        try:
+            os.kill(json.loads(info.read_text())["pid"], signal.SIGTERM)
+        except (ProcessLookupError, ValueError, KeyError):
+            pass
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, mnist_root):
+    """(base URL, the served folder): `.venv/bin/jupyter lab` on a copy of notebooks/; always stopped."""
+    base = tmp_path_factory.mktemp("jupyterlab")
+    served = base / "course"
+    shutil.copytree(ROOT / "notebooks", served / "notebooks", ignore=shutil.ignore_patterns("runs", ".ipynb_*"))
+    seed_run = Path("results") / "seed-variance" / "seed-recipe-cpu-seed1"  # S6's compare_with
+    shutil.copytree(ROOT / seed_run, served / seed_run)
+    home, tmp = base / "jupyter", base / "tmp"
+    tmp.mkdir()
+    env = as_the_readme_starts_it(dict(os.environ))
+    env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         JUPYTER_DATA_DIR=str(home / "data"),
-        JUPYTER_PATH=os.environ.get("JUPYTER_PATH", ""),
+        JUPYTER_PATH="",
+        S5UTILS_DATA=str(mnist_root),  # MNIST already there; the notebooks' data_root stays None
+        TMPDIR=str(tmp),  # where %tensorboard records the servers it starts, so the test can stop them
     )
+    venv_tensorboard = str(Path(sys.executable).parent / "tensorboard")
+    assert shutil.which("tensorboard", path=env["PATH"]) != venv_tensorboard, "the venv's bin is still on PATH"
+    port = free_port()
     cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
+        str(Path(sys.executable).parent / "jupyter"),
+        "lab",
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={ROOT}",
+        f"--ServerApp.root_dir={served}",
         f"--LabApp.workspaces_dir={home / 'workspaces'}",
         f"--LabApp.user_settings_dir={home / 'settings'}",
     ]
@@ -73,68 +130,126 @@ def jupyterlab(tmp_path):
         cmd.append("--allow-root")  # CI containers run as root; jupyter refuses that unless told
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
-    news.write_text('{"fetchNews": "false"}')  # no "get Jupyter news?" pop-up over the screenshot
-    log = open(tmp_path / "jupyterlab.log", "w")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    news.write_text('{"fetchNews": "false"}')  # no "get Jupyter news?" pop-up over the page
+    with open(base / "jupyterlab.log", "w") as log:
+        server = subprocess.Popen(
+            cmd, cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_up(f"{url}/api/status?token={TOKEN}", server)
+            yield url, served
+        finally:
+            stop_group(server)
+            stop_tensorboards(tmp)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def parameters_first_line(notebook: Path) -> str:
+    """The first line of the notebook's cell tagged parameters: how the test finds that cell on the page."""
+    cells = json.loads(notebook.read_text())["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    return "".join(cell["source"]).splitlines()[0].strip()
+
+
+def wait_for_run_all(page, seconds: float) -> None:
+    """Until every code cell shows an execution count ([n]:) and the kernel is idle."""
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+            const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+            return idle && prompts.length && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+        }""",
+        timeout=seconds * 1000,
+        polling=1000,
+    )
+
+
+def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
+    """The runs the TensorBoard behind the frame lists (it loads them in the background: polled)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with urllib.request.urlopen(urljoin(frame_url, "/data/runs"), timeout=10) as response:
+            assert response.status == 200
+            runs = json.loads(response.read())
+        if runs or time.monotonic() > deadline:
+            return runs
+        time.sleep(1)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_run_all_in_jupyterlab_as_a_student_does(lab, browser, notebook):
+    url, served = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/api/status?token={TOKEN}", server)
-        yield base
+        page.goto(f"{url}/lab/tree/notebooks/{notebook.name}?reset&token={TOKEN}")  # reset: no tab of before
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true", timeout=120_000)
+        page.wait_for_timeout(1500)  # the kernel's info reply rewrites the metadata it disagrees with
+        tab = page.locator(".lm-TabBar-tab.jp-mod-current")
+        assert "jp-mod-dirty" not in tab.get_attribute("class"), (
+            f"JupyterLab marks {notebook.name} modified as it opens it: compare its metadata with what "
+            "JupyterLab writes (kernelspec display_name 'Python 3 (ipykernel)', language_info)"
+        )
+        if any(c.get("outputs") for c in json.loads(notebook.read_text())["cells"]):
+            page.wait_for_selector(".jp-OutputArea-output", state="attached", timeout=30_000)  # committed outputs
+
+        parameters = page.locator(".jp-Notebook .jp-CodeCell", has_text=parameters_first_line(notebook)).first
+        editor = parameters.locator(".cm-content")
+        editor.click()
+        page.keyboard.press("Control+End")
+        page.keyboard.insert_text(TINY_RUN)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        started = time.monotonic()
+        page.wait_for_timeout(2000)
+        wait_for_run_all(page, RUN_ALL_SECONDS)
+
+        bad = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+        )
+        assert bad.count() == 0, f"error or stderr output after Run All: {bad.first.text_content()[-1500:]}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+        trains = page.locator(".jp-CodeCell", has_text="RunFolder(")
+        if trains.count():  # a notebook that trains: the curves, then the latest epoch's line, then the log
+            trains.first.evaluate("cell => cell.scrollIntoView()")
+            page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{notebook.stem}-training.png"))
+            outputs = trains.first.locator(".jp-OutputArea-output")
+            assert outputs.nth(0).locator("img").count() == 1, "the training output does not start with the curves"
+            assert outputs.nth(1).text_content().strip().startswith("[epoch 1/1] "), outputs.nth(1).text_content()
+            assert "Epoch 1" in trains.first.locator(".jp-OutputArea").text_content()
+
+        if "%tensorboard" in notebook.read_text():
+            element = page.wait_for_selector("iframe[id^='tensorboard-frame']", state="attached", timeout=60_000)
+            frame = element.content_frame()
+            frame.wait_for_selector("tb-webapp", state="attached", timeout=60_000)
+            element.evaluate("frame => frame.scrollIntoView()")
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{notebook.stem}-tensorboard.png"))
+            assert frame.url.startswith("http://127.0.0.1:"), frame.url
+            runs = tensorboard_runs(frame.url)
+            new = [p.name for p in (served / "notebooks" / "runs").iterdir() if p.name.endswith("-S5")]
+            assert new and set(new) <= set(runs), f"TensorBoard lists {runs}, this run is {new}"
+        print(f"{notebook.name}: Run All took {time.monotonic() - started:.0f} s")
     finally:
-        stop(server)
-        log.close()
+        page.close()
+        shut_down_kernels(url)
 
 
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (it and the kernels it started), SIGKILL after 30 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    """Headless Chromium with a fresh profile and no background traffic; waits on a virtual-time budget."""
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-        "--virtual-time-budget=60000",
-        *args,
-        url,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-
-
-def test_jupyterlab_renders_the_notebook_with_its_outputs(jupyterlab, tmp_path):
-    url = f"{jupyterlab}/lab/tree/notebooks/S5.ipynb?token={TOKEN}"
-    page = chromium(url, tmp_path / "profile-dom", "--dump-dom")
-    assert page.returncode == 0, page.stderr[-2000:]
-    dom = page.stdout
-    assert "jp-Notebook" in dom, "JupyterLab opened no notebook panel"
-    for text in [
-        "S5: a CNN that reads handwritten digits",
-        "Total params: 593,200",
-        "Conv2d-4",
-        "6bbc9ace898e44ae57da46a324031adb",
-    ]:
-        assert text in dom, f"{text!r} is not on the rendered page"
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "jupyterlab.png"
-    done = chromium(url, tmp_path / "profile-shot", f"--screenshot={shot}")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert shot.stat().st_size > 20_000
+def shut_down_kernels(url: str) -> None:
+    """As closing a notebook and shutting its kernel down does: the next notebook has the CPU to itself."""
+    with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}", timeout=10) as response:
+        kernels = json.loads(response.read())
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()

@@ -103,6 +103,19 @@ def test_s5_run_all_shows_the_seed_lines_in_order_and_one_live_figure(executed):
     ), text
     assert text.count("\nEpoch ") == 2 and text.count("\nTest set: ") == 2 and text.count("Train: Loss=") == 2
     assert "\r" not in text  # the bar's refreshes are resolved to its final state
-    figures = [out for out in training.outputs if out.output_type == "display_data"]
-    assert len(figures) == 1 and "image/png" in figures[0].data  # drawn after epoch 1, replaced after epoch 2
-    assert len(training.outputs) <= 3  # stdout, the figure, and at most a stderr stream
+    assert len(training.outputs) <= 4  # the figure, its line, stdout, and at most a stderr stream
+
+
+def test_every_training_cell_heads_its_output_with_the_live_curves_and_the_latest_epoch_line(executed):
+    """Shown before epoch 1 and redrawn in place: one figure and one line at the top, above the epochs' log."""
+    notebook, nb, _ = executed
+    training = [c for c in nb.cells if c.cell_type == "code" and "RunFolder(" in c.source]
+    if not training:
+        pytest.skip(f"{notebook.name} does not train")
+    outputs = training[0].outputs
+    assert [out.output_type for out in outputs[:2]] == ["display_data", "display_data"], outputs
+    assert "image/png" in outputs[0].data  # the final figure, where the first one stood
+    assert outputs[1].data["text/plain"].startswith("[epoch 2/2] "), outputs[1].data
+    assert len([out for out in outputs if out.output_type == "display_data"]) == 2
+    text = stream_text(training[0])
+    assert "[epoch 1/2] " in text and "[epoch 2/2] " in text and "Epoch 1\n" in text  # the epochs' lines below

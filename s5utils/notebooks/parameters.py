@@ -1,6 +1,9 @@
 """Notebook helpers: validate the papermill parameters cell and open the notebook's run directory."""
 
+import importlib.util
 import os
+import shutil
+import sys
 import types
 from collections.abc import Iterable
 from dataclasses import fields
@@ -114,8 +117,50 @@ def person_is_looking() -> bool:
 
 
 def wants_tensorboard(open_tensorboard: bool | str = "auto") -> bool:
-    """The notebook's open_tensorboard parameter decided: "auto" is True where a person is looking."""
-    return person_is_looking() if open_tensorboard == "auto" else bool(open_tensorboard)
+    """The notebook's open_tensorboard parameter decided: "auto" is True where a person is looking.
+
+    When True, the %tensorboard magic is pointed at this kernel's own tensorboard (see use_kernel_tensorboard);
+    where there is none, one line says what to do and the answer is False.
+    """
+    wanted = person_is_looking() if open_tensorboard == "auto" else bool(open_tensorboard)
+    if not wanted:
+        return False
+    problem = use_kernel_tensorboard()
+    if problem:
+        print(problem)
+        return False
+    return True
+
+
+def kernel_tensorboard() -> str | None:
+    """The tensorboard program beside this kernel's Python (its venv or conda env), else the one on PATH, else None."""
+    name = "tensorboard.exe" if os.name == "nt" else "tensorboard"
+    own = Path(sys.executable).parent / name
+    return str(own) if own.is_file() else shutil.which("tensorboard")
+
+
+def use_kernel_tensorboard() -> str | None:
+    """Point the %tensorboard magic at kernel_tensorboard() through TENSORBOARD_BINARY; None, or the line to print.
+
+    The magic runs `tensorboard` from PATH unless TENSORBOARD_BINARY names it, and JupyterLab started as
+    `.venv/bin/jupyter lab` (the venv not activated) has no tensorboard on PATH. A TENSORBOARD_BINARY the
+    user set is kept.
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        return (
+            "TensorBoard not opened: the tensorboard package is not installed for this kernel; "
+            "run %pip install tensorboard, then this cell again"
+        )
+    if os.environ.get("TENSORBOARD_BINARY"):
+        return None
+    program = kernel_tensorboard()
+    if program is None:
+        return (
+            f"TensorBoard not opened: no tensorboard program beside {Path(sys.executable).name} or on PATH; "
+            "set os.environ['TENSORBOARD_BINARY'] to its path, then run this cell again"
+        )
+    os.environ["TENSORBOARD_BINARY"] = program
+    return None
 
 
 def tensorboard_hint(runs_folder: str | os.PathLike) -> str:

@@ -3,6 +3,7 @@
 The line has a fixed shape, `[epoch k/N] ...`, so a program watching a notebook's output (make run, a sweep)
 can pick it out of everything else the notebook prints; see s5utils.notebooks.execute.
 """
+
 import re
 import time
 
@@ -26,8 +27,10 @@ def duration(seconds: float) -> str:
 def progress_line(row: dict, epochs: int, seconds_left: float | None) -> str:
     """`[epoch 2/20] train 95.12%, test 98.01%, 12.3 s; about 3.7 min left` for one history row."""
     left = "done" if seconds_left is None else f"about {duration(seconds_left)} left"
-    return (f"[epoch {row['epoch']}/{epochs}] train {row['train_acc']:.2f}%, test {row['test_acc']:.2f}%, "
-            f"{row['seconds']:.1f} s; {left}")
+    return (
+        f"[epoch {row['epoch']}/{epochs}] train {row['train_acc']:.2f}%, test {row['test_acc']:.2f}%, "
+        f"{row['seconds']:.1f} s; {left}"
+    )
 
 
 class EpochProgress:
@@ -41,6 +44,7 @@ class EpochProgress:
         self.epochs = epochs
         self._last: float | None = None
         self._spent: list[float] = []
+        self.line: str | None = None  # the latest line printed (LiveCurves shows it under the figure)
 
     def __call__(self, state) -> None:
         """After an epoch of state (a TrainingState): print its line."""
@@ -51,4 +55,5 @@ class EpochProgress:
         self._last = now
         remaining = self.epochs - len(history)
         seconds_left = sum(self._spent) / len(self._spent) * remaining if remaining > 0 else None
-        print(progress_line(row, self.epochs, seconds_left), flush=True)
+        self.line = progress_line(row, self.epochs, seconds_left)
+        print(self.line, flush=True)

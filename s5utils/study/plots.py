@@ -14,6 +14,11 @@ PANELS = [
 ]
 
 
+def whole_epochs(ax) -> None:
+    """Epoch ticks at whole numbers only (one or two epochs would get 0.95 ... 1.05)."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def plot_history(history: list[dict]) -> Figure:
     """The 2x2 plot: train loss, train accuracy, test loss, test accuracy per epoch."""
     # A bare Figure: no pyplot state, so nothing leaks in loops and no GUI backend is needed.
@@ -24,22 +29,28 @@ def plot_history(history: list[dict]) -> Figure:
         ax.plot(epochs, [row[key] for row in history], marker="o")
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        whole_epochs(ax)
         ax.set_ylabel("accuracy (%)" if key.endswith("acc") else "loss")
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def plot_curves(history: list[dict]) -> Figure:
-    """Two panels side by side: loss and accuracy per epoch, train and test on the same axes (LiveCurves draws it)."""
+def plot_curves(history: list[dict], epochs: int | None = None) -> Figure:
+    """Two panels side by side: loss and accuracy per epoch, train and test on the same axes (LiveCurves draws it).
+
+    epochs: the run's length, to fix the epoch axis from 1 to epochs while the curves grow (also when empty).
+    """
     fig = Figure(figsize=(10, 3.4))
-    epochs = [row["epoch"] for row in history]
+    done = [row["epoch"] for row in history]
     for ax, (what, unit) in zip(fig.subplots(1, 2), [("loss", "loss"), ("acc", "accuracy (%)")], strict=False):
         for split in ("train", "test"):
-            ax.plot(epochs, [row[f"{split}_{what}"] for row in history], marker="o", label=split)
+            ax.plot(done, [row[f"{split}_{what}"] for row in history], marker="o", label=split)
         ax.set_title("Loss" if what == "loss" else "Accuracy")
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        whole_epochs(ax)
+        if epochs:
+            ax.set_xlim(0.5, max(epochs, 1) + 0.5)
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -74,6 +85,7 @@ def plot_histories(runs: dict, keys: tuple[str, ...] = ("train_loss", "test_loss
             ax.plot([r["epoch"] for r in history], [r[key] for r in history], marker="o", label=label)
         ax.set_title(titles.get(key, key))
         ax.set_xlabel("epoch")
+        whole_epochs(ax)
         ax.set_ylabel("accuracy (%)" if key.endswith("acc") else key)
         ax.grid(alpha=0.3)
         ax.legend()
