@@ -193,39 +193,42 @@ def test_a_digit_drawn_in_chromium_is_answered(app):
     assert (ARTIFACTS / "app.png").stat().st_size > 20_000
 
 
-def test_bad_input_is_one_line_a_non_zero_exit_and_no_server(run_dir, tmp_path):
-    truncated, garbage = tmp_path / "truncated", tmp_path / "garbage"
+def test_no_such_run_is_one_line_and_a_non_zero_exit_without_a_server():
+    done = subprocess.run(
+        [sys.executable, "-m", "s5utils", "app", "/no/such/run"], cwd=ROOT, text=True, capture_output=True, timeout=180
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: no run folder at /no/such/run: pass a run directory made by `python -m s5utils train` "
+        "(it holds model.pt or checkpoint.pt)"
+    ]
+    assert "Serving" not in done.stdout
+
+
+def test_no_model_a_damaged_model_and_a_busy_port_are_one_line_each(run_dir, tmp_path, capsys):
+    from s5utils.cli import main  # in this process: the same code path as the command, without a torch import each
+
+    truncated, garbage, empty = tmp_path / "truncated", tmp_path / "garbage", tmp_path / "empty"
     for folder in (truncated, garbage):
         shutil.copytree(run_dir, folder)
     weights = (run_dir / "model.pt").read_bytes()
     (truncated / "model.pt").write_bytes(weights[: len(weights) // 2])
     (garbage / "model.pt").write_bytes(b"not a model" * 100)
-    (tmp_path / "empty").mkdir()
+    empty.mkdir()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        cases = {  # the arguments -> what the one line must say; all started at once, as they only wait on imports
-            ("/no/such/run",): "no run folder at /no/such/run",
-            (str(tmp_path / "empty"),): "holds no model.pt or checkpoint.pt",
-            (str(truncated), "--port", str(free_port())): "unreadable",
-            (str(garbage), "--port", str(free_port())): "unreadable",
+        cases = {
+            (str(empty),): "holds no model.pt or checkpoint.pt",
+            (str(truncated), "--port", str(free_port())): "is unreadable",
+            (str(garbage), "--port", str(free_port())): "is unreadable",
             (str(run_dir), "--port", str(port)): f"cannot serve on 127.0.0.1:{port}",
         }
-        runs = {
-            args: subprocess.Popen(
-                [sys.executable, "-m", "s5utils", "app", *args],
-                cwd=ROOT,
-                text=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            for args in cases
-        }
-        for args, process in runs.items():
-            out, err = process.communicate(timeout=180)
-            assert process.returncode == 1, (args, err)
-            assert len(err.strip().splitlines()) == 1 and cases[args] in err, (args, err)
+        for args, words in cases.items():
+            assert main(["app", *args]) == 1, args
+            out, err = capsys.readouterr()
+            assert len(err.strip().splitlines()) == 1 and words in err, (args, err)
             assert "Serving" not in out, args
 
 
