@@ -8,10 +8,12 @@ cancelled: it sleeps seed // 100 seconds and leaves a marker per execution namin
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +39,14 @@ record = {"status": "completed", "config": {"seed": seed, "epochs": epochs}, "hi
           "wall_seconds": 0.1, "environment": {"device": "cpu", "torch_threads": 1}}
 pathlib.Path(run_dir, "metrics.json").write_text(json.dumps(record))
 """
+
+
+def write_tiny_notebook(path: Path) -> Path:
+    params = "seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None"
+    cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell(TINY_BODY)]
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}), path)
+    return path
 
 
 def load_tool():
@@ -143,18 +153,7 @@ def test_the_documented_slurm_command_runs_a_sweep_of_s5(slurm, mnist_root, tmp_
 
 def test_a_sweep_outlives_its_jobs_and_a_scancel(slurm, tmp_path):
     """1-minute jobs, one scancel'ed mid-run: every run completes, the cancelled run counts 2 attempts."""
-    notebook = tmp_path / "tiny.ipynb"
-    params = "seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None"
-    nbformat.write(
-        nbformat.v4.new_notebook(
-            cells=[
-                nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(TINY_BODY),
-            ],
-            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        ),
-        notebook,
-    )
+    notebook = write_tiny_notebook(tmp_path / "tiny.ipynb")
     markers = tmp_path / "markers"
     markers.mkdir()
     first_job = next_job_id(slurm)
@@ -234,4 +233,45 @@ def test_a_queue_that_never_starts_a_job_is_one_line_within_the_timeout(slurm, t
     assert "PENDING (PartitionDown)" in line
     assert not list(tmp_path.glob("runs")), "no sweep folder"
     assert not [j for j in jobs_since(slurm, 1).values() if j[0] == "PENDING"], "its jobs were cancelled"
-    assert seconds < 60
+    assert seconds < 30, f"{seconds:.1f} s from the worker's leaving to the sweep's stop"
+
+
+def test_workers_that_leave_for_good_fail_the_run_then_stop_the_sweep(tmp_path, monkeypatch):
+    """Without Slurm: the only worker of a LocalCluster retires mid-run, as a job that ends and is not replaced."""
+    from distributed import Client, LocalCluster
+
+    from s5utils.sweep import SweepError, sweep
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("S5_TEST_MARKERS", str(markers))  # the worker processes inherit it
+    notebook = write_tiny_notebook(tmp_path / "tiny.ipynb")
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+
+        def retire_when_a_run_starts():
+            deadline = time.monotonic() + 120
+            while not list(markers.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            client.retire_workers(workers=list(client.scheduler_info()["workers"]))  # busy or not
+            retired.append(time.monotonic())
+
+        retired = []
+        retire = threading.Thread(target=retire_when_a_run_starts)
+        retire.start()
+        with pytest.raises(SweepError, match=r"no Dask worker has been connected for 3 s while 1 run\(s\) remain"):
+            sweep(
+                {"seed": [1001, 1002]},
+                {"epochs": 1},
+                str(tmp_path / "runs"),
+                notebook,
+                client=client,
+                worker_timeout=3,
+                max_starts=1,
+            )
+        seconds = time.monotonic() - retired[0]
+        retire.join()
+    [manifest] = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*-sweep/*/manifest.json")]
+    assert manifest["status"] == "failed" and manifest["attempts"] == 1
+    assert manifest["error"].startswith("its worker left mid-run 1 time(s), the limit (--max-starts 1)")
+    assert seconds < 30, f"{seconds:.1f} s from the worker's leaving to the sweep's stop"
