@@ -1,6 +1,7 @@
 """python -m s5utils app: a trained run served by a real Gradio server on 127.0.0.1, called with gradio_client,
 drawn on in headless Chromium (Playwright), exported as a Space folder; bad input is one line and no server."""
 
+import json
 import os
 import shutil
 import signal
@@ -20,8 +21,8 @@ from torch.utils.data import DataLoader, TensorDataset
 pytest.importorskip("gradio", reason="the app is in the app extra: pip install -e '.[test]'")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from s5utils import make_config, predict, run_recipe  # noqa: E402
-from s5utils.app.loading import load_run  # noqa: E402
+from s5utils import CompactNet, Net, make_config, predict, run_recipe  # noqa: E402  # noqa: E402
+from s5utils.app.loading import RunLoadError, load_run  # noqa: E402
 from s5utils.app.preprocess import EmptyImageError, centre_of_mass, mnist_like, to_tensor  # noqa: E402
 from s5utils.app.testset import mnist_test_digits  # noqa: E402
 from s5utils.data.mnist import test_transforms as mnist_test_transforms  # noqa: E402
@@ -128,6 +129,33 @@ def test_a_large_drawing_is_cropped_scaled_into_20x20_and_centred_by_mass(digits
     assert np.allclose(centre_of_mass(mnist_like(transparent)), (14, 14), atol=1.0)
     with pytest.raises(EmptyImageError):
         mnist_like(np.full((100, 100, 3), 255, dtype=np.uint8))
+
+
+def test_the_model_class_comes_from_the_record_and_an_unfinished_run_serves_its_checkpoint(run_dir, tmp_path):
+    assert json.loads((run_dir / "metrics.json").read_text())["model"] == {"class": "Net", "module": "s5utils.models"}
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(run_dir, unfinished)
+    (unfinished / "model.pt").unlink()
+    from_checkpoint, finished = load_run(unfinished, "cpu"), load_run(run_dir, "cpu")
+    assert from_checkpoint.model_file.name == "checkpoint.pt"
+    for a, b in zip(from_checkpoint.model.state_dict().values(), finished.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    for name, weights, recorded, expected in [
+        (
+            "compact",
+            CompactNet().state_dict(),
+            {"model": {"class": "CompactNet", "module": "s5utils.models"}},
+            CompactNet,
+        ),
+        ("older", Net().state_dict(), {}, Net),  # recorded before runs named their class: Net
+    ]:
+        (tmp_path / name).mkdir()
+        torch.save(weights, tmp_path / name / "model.pt")
+        (tmp_path / name / "metrics.json").write_text(json.dumps(recorded))
+        assert type(load_run(tmp_path / name, "cpu").model) is expected
+    (tmp_path / "older" / "model.pt").write_bytes((tmp_path / "compact" / "model.pt").read_bytes())
+    with pytest.raises(RunLoadError, match="does not fit Net"):
+        load_run(tmp_path / "older", "cpu")
 
 
 def test_the_app_serves_a_page_within_60_seconds(app):
