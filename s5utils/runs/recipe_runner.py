@@ -1,30 +1,32 @@
 """A recipe end to end (the seed one by default): data, Net, optimizer and schedule, fit with a recorded run folder."""
+
 import os
 import warnings
 from pathlib import Path
 
 import torch
 
-from s5utils.training.checkpoint import checkpoint_path, load_checkpoint
 from s5utils.config import ConfigError, TrainConfig, make_config
 from s5utils.data.mnist import make_loaders, mnist_datasets
-from s5utils.device import get_device, set_deterministic, set_seed
 from s5utils.data.tensor_loader import make_tensor_loaders
+from s5utils.device import get_device, set_deterministic, set_seed
 from s5utils.models import Net
-from s5utils.runs.progress import EpochProgress
-from s5utils.training.recipes import build_recipe, train_augmentation
 from s5utils.runs.folder import RunFolder
+from s5utils.runs.progress import EpochProgress
 from s5utils.runs.records import claim_run_dir, new_run_dir
+from s5utils.training.checkpoint import checkpoint_path, load_checkpoint
+from s5utils.training.loop import fit, steps_per_epoch
+from s5utils.training.recipes import build_recipe, train_augmentation
 from s5utils.training.speed import resolve_speed
 from s5utils.training.state import TrainingState
-from s5utils.training.loop import fit, steps_per_epoch
 
 # What may change when a run is resumed; everything else would make it a different run.
 RESUMABLE = ("epochs", "num_workers", "data_root", "device")
 
 
-def run_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
-               overwrite: bool = False) -> tuple[Path, list[dict]]:
+def run_recipe(
+    config: TrainConfig, run_dir: str | os.PathLike | None = None, *, overwrite: bool = False
+) -> tuple[Path, list[dict]]:
     """Train Net with config.recipe (seed or fast) into a recorded run folder; returns (run directory, history).
 
     run_dir=None makes a new folder under config.out_dir. A given run_dir that already holds files is
@@ -34,11 +36,13 @@ def run_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
     return _train(config, run_dir, resume_from=None)
 
 
-def run_seed_recipe(config: TrainConfig, run_dir: str | os.PathLike | None = None, *,
-                    overwrite: bool = False) -> tuple[Path, list[dict]]:
+def run_seed_recipe(
+    config: TrainConfig, run_dir: str | os.PathLike | None = None, *, overwrite: bool = False
+) -> tuple[Path, list[dict]]:
     """Deprecated name of run_recipe (it runs any recipe, not only the seed one)."""
-    warnings.warn("run_seed_recipe is now run_recipe (it runs any recipe); the old name will go",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "run_seed_recipe is now run_recipe (it runs any recipe); the old name will go", DeprecationWarning, stacklevel=2
+    )
     return run_recipe(config, run_dir, overwrite=overwrite)
 
 
@@ -52,8 +56,11 @@ def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict
     state = load_checkpoint(file)
     for name in overrides:
         if name not in RESUMABLE:
-            raise ConfigError(f"{name} cannot change when resuming (only {', '.join(RESUMABLE)} can); "
-                              "start a new run for other values", name)
+            raise ConfigError(
+                f"{name} cannot change when resuming (only {', '.join(RESUMABLE)} can); "
+                "start a new run for other values",
+                name,
+            )
     known = TrainConfig.__dataclass_fields__
     saved = {k: v for k, v in state["config"].items() if k in known}
     config = make_config(**{**saved, **{k: v for k, v in overrides.items() if v is not None}})
@@ -79,8 +86,9 @@ def _train(config: TrainConfig, run_dir: Path, resume_from: Path | None) -> tupl
     train_loader, test_loader = build_loaders(config, device, speed.data_path)
     model = Net().to(device)
     recipe = build_recipe(config, model, steps_per_epoch(train_loader, config.max_batches))
-    state = TrainingState.from_recipe(recipe, model, train_loader, test_loader, device, speed=speed,
-                                      max_batches=config.max_batches)
+    state = TrainingState.from_recipe(
+        recipe, model, train_loader, test_loader, device, speed=speed, max_batches=config.max_batches
+    )
     if resume_from is not None:
         state.restore(resume_from)
     with RunFolder(run_dir, config, resume=resume_from is not None) as run:

@@ -1,4 +1,5 @@
 """Run directories: config, per-epoch metrics.json and the training plot, never overwritten."""
+
 import json
 import os
 import platform
@@ -13,7 +14,6 @@ from s5utils.atomic import write_json_atomic
 from s5utils.device import device_name
 from s5utils.study.plots import plot_history
 from s5utils.version import __version__
-
 
 RUN_FILES = ("metrics.json", "training_plot.png", "checkpoint.pt", "model.pt")
 EVENT_FILES = "events.out.tfevents.*"  # the run's TensorBoard log (s5utils.runs.tensorboard_log)
@@ -52,9 +52,11 @@ def claim_run_dir(path: str | os.PathLike, overwrite: bool = False) -> Path:
     earlier = [path / name for name in RUN_FILES if (path / name).exists()] + sorted(path.glob(EVENT_FILES))
     if earlier:
         if not overwrite:
-            raise RunDirError(f"run directory {path} already holds files and is never overwritten silently; "
-                              f"pass a new folder, continue it with `python -m s5utils resume {path}`, "
-                              "or replace it with --overwrite (overwrite=True)")
+            raise RunDirError(
+                f"run directory {path} already holds files and is never overwritten silently; "
+                f"pass a new folder, continue it with `python -m s5utils resume {path}`, "
+                "or replace it with --overwrite (overwrite=True)"
+            )
         for file in earlier:
             file.unlink()
     path.mkdir(parents=True, exist_ok=True)
@@ -77,11 +79,17 @@ def environment(device: torch.device | None) -> dict:
     """What a result depends on: device name, library versions, platform (device None: not known yet)."""
     import torchvision
 
-    return {"device": None if device is None else str(device),
-            "device_name": None if device is None else device_name(device), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "python": sys.version.split()[0],
-            "s5utils": __version__, "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "device": None if device is None else str(device),
+        "device_name": None if device is None else device_name(device),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": sys.version.split()[0],
+        "s5utils": __version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 class RunClock:
@@ -97,16 +105,27 @@ class RunClock:
 class RunRecorder:
     """Keeps metrics.json in run_dir current after every epoch, and writes the plot at the end."""
 
-    def __init__(self, run_dir: Path, config: dict, device: torch.device | None,
-                 history: list[dict] | None = None, started: "RunClock | None" = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict,
+        device: torch.device | None,
+        history: list[dict] | None = None,
+        started: "RunClock | None" = None,
+    ) -> None:
         """Start a record; pass the checkpoint's history to continue a resumed run's metrics.json, and the
         clock started when the run began if that was before this record (RunFolder opens it after epoch 1)."""
         self.run_dir = Path(run_dir)
         self.clock = started or RunClock()
         previous = read_record(run_dir) if history is not None else {}
-        self.record = {"status": "running", "config": config, "environment": environment(device),
-                       "started_at": previous.get("started_at", self.clock.at), "wall_seconds": 0.0,
-                       "history": list(history or [])}
+        self.record = {
+            "status": "running",
+            "config": config,
+            "environment": environment(device),
+            "started_at": previous.get("started_at", self.clock.at),
+            "wall_seconds": 0.0,
+            "history": list(history or []),
+        }
         if history is not None:
             self.record["resumed"] = previous.get("resumed", []) + [{"at": self.clock.at, "after_epoch": len(history)}]
         self._earlier_seconds = previous.get("wall_seconds", 0.0)

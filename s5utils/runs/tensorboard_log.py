@@ -25,6 +25,7 @@ SessionLog START there. The server counts a run's first START as its start and p
 per step. The new writer's file is a second event file in the folder; the old writer died with its process.
 A logger that logged no epoch writes nothing at finish (no event file).
 """
+
 import math
 import time
 from pathlib import Path
@@ -36,8 +37,15 @@ from torch.utils.tensorboard import SummaryWriter
 
 from s5utils.study.mistakes import gallery, predict
 
-EPOCH_TAGS = {"Loss/train": "train_loss", "Loss/test": "test_loss", "Accuracy/train": "train_acc",
-              "Accuracy/test": "test_acc", "LR/epoch": "lr", "Time/epoch_seconds": "seconds", "epoch": "epoch"}
+EPOCH_TAGS = {
+    "Loss/train": "train_loss",
+    "Loss/test": "test_loss",
+    "Accuracy/train": "train_acc",
+    "Accuracy/test": "test_acc",
+    "LR/epoch": "lr",
+    "Time/epoch_seconds": "seconds",
+    "epoch": "epoch",
+}
 MAX_BATCH_POINTS = 1000
 
 
@@ -58,8 +66,13 @@ def batch_stride(epochs: int, steps_per_epoch: int) -> int:
 
 def _summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> summary_pb2.Summary:
     """One HParams plugin record (its content lives in the summary metadata, its tensor is empty)."""
-    return summary_pb2.Summary(value=[summary_pb2.Summary.Value(
-        tag=tag, metadata=metadata.create_summary_metadata(data), tensor=metadata.NULL_TENSOR)])
+    return summary_pb2.Summary(
+        value=[
+            summary_pb2.Summary.Value(
+                tag=tag, metadata=metadata.create_summary_metadata(data), tensor=metadata.NULL_TENSOR
+            )
+        ]
+    )
 
 
 def _hparam_info(name: str, values: list) -> api_pb2.HParamInfo:
@@ -71,7 +84,7 @@ def _hparam_info(name: str, values: list) -> api_pb2.HParamInfo:
     elif kinds == {bool} or kinds == {str}:
         info.type = api_pb2.DATA_TYPE_BOOL if kinds == {bool} else api_pb2.DATA_TYPE_STRING
     else:
-        return info   # mixed types (None -> "None" next to numbers): declared without type or domain
+        return info  # mixed types (None -> "None" next to numbers): declared without type or domain
     info.domain_discrete.extend(sorted(set(values)))
     return info
 
@@ -81,7 +94,8 @@ def _experiment(hparam_values: dict, metrics) -> summary_pb2.Summary:
     experiment = api_pb2.Experiment(
         hparam_infos=[_hparam_info(k, v) for k, v in hparam_values.items()],
         metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in metrics],
-        time_created_secs=time.time())
+        time_created_secs=time.time(),
+    )
     return _summary(metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment))
 
 
@@ -91,12 +105,12 @@ class TensorBoardLogger:
     def __init__(self, log_dir: str | Path, hparams: dict, epochs: int) -> None:
         self.log_dir, self.epochs = Path(log_dir), epochs  # epochs planned: how thin the batch curves are
         self.hparams = plain_hparams(hparams)
-        self.writer: SummaryWriter | None = None   # opened by the first call, in the process that trains
+        self.writer: SummaryWriter | None = None  # opened by the first call, in the process that trains
 
     def _open(self, state) -> SummaryWriter:
         """The run folder's one writer; purges what an earlier process logged from this process's first step on."""
         first_step = state.batch_log[0][0] if state.batch_log else state.step - state.steps_per_epoch + 1
-        writer = SummaryWriter(str(self.log_dir), purge_step=first_step)   # a SessionLog START at first_step
+        writer = SummaryWriter(str(self.log_dir), purge_step=first_step)  # a SessionLog START at first_step
         writer.file_writer.add_summary(summary_v2.hparams_pb(self.hparams))
         return writer
 
@@ -121,12 +135,19 @@ class TensorBoardLogger:
         try:
             self.writer.add_text("Run/status", status, state.step)
             if status != "completed":
-                return   # no test pass after an error or a Ctrl-C
+                return  # no test pass after an error or a Ctrl-C
             end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time())
-            self.writer.file_writer.add_summary(_summary(
-                metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end)))
-            wrong = predict(state.model, state.test_loader, state.device, max_batches=state.max_batches,
-                            amp_dtype=state.speed.amp_dtype, channels_last=state.speed.channels_last).wrong()
+            self.writer.file_writer.add_summary(
+                _summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end))
+            )
+            wrong = predict(
+                state.model,
+                state.test_loader,
+                state.device,
+                max_batches=state.max_batches,
+                amp_dtype=state.speed.amp_dtype,
+                channels_last=state.speed.channels_last,
+            ).wrong()
             if len(wrong):
                 self.writer.add_figure("Mistakes/test", gallery(wrong, n=24), global_step=state.step)  # closes it
         finally:
@@ -139,8 +160,9 @@ class TensorBoardLogger:
             self.writer = None
 
 
-def write_sweep_experiment(root: str | Path, hparam_values: dict[str, list],
-                           metrics: tuple[str, ...] = ("Accuracy/test", "Loss/test")) -> Path:
+def write_sweep_experiment(
+    root: str | Path, hparam_values: dict[str, list], metrics: tuple[str, ...] = ("Accuracy/test", "Loss/test")
+) -> Path:
     """Declare a sweep's varied hyperparameters (name -> values) and metrics in an event file at its root."""
     root = Path(root)
     before = set(root.glob("events.out.tfevents.*"))
