@@ -2,10 +2,11 @@
 
 The server is `.venv/bin/jupyter lab` with the venv NOT activated (its bin folder off PATH, so `tensorboard` is
 not on PATH either), serving a copy of notebooks/ (and the seed run S6 compares with), so Run All and saving
-touch nothing in the repository. Playwright drives Debian's chromium, headless. For each notebook: opened, it
-is not marked modified; its parameters cell gets a tiny run typed at its end (epochs 1, max_batches 2); Run >
-Run All Cells from the menu; then no error or stderr output, the training cell's output starts with the live
-curves and the latest epoch's line, and S5's TensorBoard frame shows TensorBoard serving this run.
+touch nothing in the repository. Playwright drives Debian's chromium, headless. Each notebook, in its own page
+and all side by side: opened, it is not marked modified; its parameters cell gets a tiny run typed at its end
+(epochs 1, max_batches 2); Run > Run All Cells from the menu; then no error or stderr output, the training
+cell's output starts with the live curves and the latest epoch's line, and S5's TensorBoard frame shows
+TensorBoard serving this run.
 """
 
 import json
@@ -33,7 +34,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("S5UTILS_ARTIFACTS", ROOT / "build" / "artifacts"))
 TOKEN = "s5utils-test-token"
 TINY_RUN = "\nepochs = 1\nmax_batches = 2\n"  # typed at the end of each parameters cell
-RUN_ALL_SECONDS = 300
+RUN_ALL_SECONDS = 600  # all notebooks run side by side
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="needs Debian's chromium (make test installs it as root with apt-get: apt-get install -y chromium)",
@@ -186,31 +187,54 @@ def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
         time.sleep(1)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_run_all_in_jupyterlab_as_a_student_does(lab, browser, notebook):
-    url, served = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        page.goto(f"{url}/lab/tree/notebooks/{notebook.name}?reset&token={TOKEN}")  # reset: no tab of before
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true", timeout=120_000)
-        page.wait_for_timeout(1500)  # the kernel's info reply rewrites the metadata it disagrees with
-        tab = page.locator(".lm-TabBar-tab.jp-mod-current")
-        assert "jp-mod-dirty" not in tab.get_attribute("class"), (
+def open_and_run_all(page, url: str, notebook: Path) -> str | None:
+    """Open notebook as a student does, set a tiny run, Run > Run All Cells; None, or what went wrong on opening."""
+    # A workspace per notebook: the pages run side by side, each with its own tabs.
+    page.goto(f"{url}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}?reset&token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true", timeout=120_000)
+    page.wait_for_timeout(1500)  # the kernel's info reply rewrites the metadata it disagrees with
+    if "jp-mod-dirty" in page.locator(".lm-TabBar-tab.jp-mod-current").get_attribute("class"):
+        return (
             f"JupyterLab marks {notebook.name} modified as it opens it: compare its metadata with what "
             "JupyterLab writes (kernelspec display_name 'Python 3 (ipykernel)', language_info)"
         )
-        if any(c.get("outputs") for c in json.loads(notebook.read_text())["cells"]):
-            page.wait_for_selector(".jp-OutputArea-output", state="attached", timeout=30_000)  # committed outputs
+    if any(c.get("outputs") for c in json.loads(notebook.read_text())["cells"]):
+        page.wait_for_selector(".jp-OutputArea-output", state="attached", timeout=30_000)  # committed outputs
+    parameters = page.locator(".jp-Notebook .jp-CodeCell", has_text=parameters_first_line(notebook)).first
+    parameters.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(TINY_RUN)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    return None
 
-        parameters = page.locator(".jp-Notebook .jp-CodeCell", has_text=parameters_first_line(notebook)).first
-        editor = parameters.locator(".cm-content")
-        editor.click()
-        page.keyboard.press("Control+End")
-        page.keyboard.insert_text(TINY_RUN)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        started = time.monotonic()
-        page.wait_for_timeout(2000)
+
+@pytest.fixture(scope="module")
+def running(lab, browser):
+    """{notebook name: (page, what went wrong on opening or None)}: every notebook opened and Run All started.
+
+    They run side by side (one kernel each), so the waits of one (kernel start, imports, TensorBoard's start)
+    overlap the work of the others.
+    """
+    url, _ = lab
+    pages = {}
+    for notebook in NOTEBOOKS:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            pages[notebook.name] = page, open_and_run_all(page, url, notebook)
+        except playwright.Error as exc:
+            pages[notebook.name] = page, f"opening {notebook.name} and starting Run All failed: {exc}"
+    yield pages
+    for page, _ in pages.values():
+        page.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_run_all_in_jupyterlab_as_a_student_does(lab, running, notebook):
+    url, served = lab
+    page, problem = running[notebook.name]
+    assert problem is None, problem
+    try:
         wait_for_run_all(page, RUN_ALL_SECONDS)
 
         bad = page.locator(
@@ -240,16 +264,16 @@ def test_run_all_in_jupyterlab_as_a_student_does(lab, browser, notebook):
             runs = tensorboard_runs(frame.url)
             new = [p.name for p in (served / "notebooks" / "runs").iterdir() if p.name.endswith("-S5")]
             assert new and set(new) <= set(runs), f"TensorBoard lists {runs}, this run is {new}"
-        print(f"{notebook.name}: Run All took {time.monotonic() - started:.0f} s")
     finally:
-        page.close()
-        shut_down_kernels(url)
+        shut_down_kernel(url, f"notebooks/{notebook.name}")
 
 
-def shut_down_kernels(url: str) -> None:
-    """As closing a notebook and shutting its kernel down does: the next notebook has the CPU to itself."""
-    with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}", timeout=10) as response:
-        kernels = json.loads(response.read())
-    for kernel in kernels:
-        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE")
-        urllib.request.urlopen(request, timeout=60).close()
+def shut_down_kernel(url: str, path: str) -> None:
+    """As closing a notebook and shutting its kernel down does: the notebooks still running get the CPU."""
+    with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=10) as response:
+        sessions = json.loads(response.read())
+    for session in sessions:
+        if session["path"] == path:
+            kernel = session["kernel"]["id"]
+            request = urllib.request.Request(f"{url}/api/kernels/{kernel}?token={TOKEN}", method="DELETE")
+            urllib.request.urlopen(request, timeout=60).close()
