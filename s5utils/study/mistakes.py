@@ -121,7 +121,9 @@ def image_grid(
     n = len(titles)
     shown = display_images(images[:n], mean, std)
     rows = max(1, -(-n // cols))
-    fig = Figure(figsize=(1.6 * cols, 1.9 * rows))
+    # Class names make wider titles than digits: a little more room per row keeps them off the images above.
+    widest = max((len(line) for title in titles for line in title.splitlines()), default=0)
+    fig = Figure(figsize=(1.6 * cols, (1.9 if widest <= 16 else 2.2) * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
