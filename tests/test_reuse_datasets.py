@@ -3,6 +3,7 @@ import torch
 from torchvision import datasets
 
 from s5utils import DataError, channel_stats, mnist_like_datasets, tensor_datasets
+from s5utils.data import system_datasets
 
 
 def own_images(n, seed):
@@ -53,6 +54,8 @@ def test_unknown_data_set_names_the_choices():
 def test_fashion_mnist_offline_fails_with_a_clear_message(tmp_path, monkeypatch):
     # A closed local port stands in for "no internet", whatever network this machine has.
     monkeypatch.setattr(datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+    # ...and no Debian dataset-fashion-mnist, whether this machine has it installed or not.
+    monkeypatch.setitem(system_datasets.SYSTEM_FOLDERS, "FashionMNIST", tmp_path / "not-installed")
     with pytest.raises(DataError, match="could not provision FashionMNIST .*Only MNIST has an offline fallback"):
         mnist_like_datasets("fashion-mnist", root=tmp_path)
     assert not list((tmp_path / "FashionMNIST" / "raw").glob("*-ubyte"))
