@@ -77,6 +77,7 @@ def slurm_cluster(args: argparse.Namespace):
         walltime=args.walltime,
         queue=args.partition,
         python=sys.executable,
+        scheduler_options={"dashboard_address": ":0"},  # any free port: two sweeps on one login node do not clash
         job_extra_directives=gpus,
         worker_extra_args=[
             *(["--resources", f"GPU={args.gpus}"] if args.gpus else []),
