@@ -39,7 +39,7 @@ run: $(VENV)/.installed  ## set up, fetch MNIST, run notebooks/S5.ipynb into a n
 train: $(VENV)/.installed  ## the same recipe without the notebook: python -m s5utils train
 	$(BIN)/python -m s5utils train $(TRAIN_ARGS)
 
-test: $(VENV)/.installed browser slurm lint  ## set up, lint, then run the whole test suite (notebooks with nbval included)
+test: $(VENV)/.installed system-packages lint  ## set up, lint, then run the whole test suite (notebooks with nbval included)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed  ## ruff: the lint rules and the format check of pyproject.toml (what CI runs)
@@ -50,19 +50,22 @@ format: $(VENV)/.installed  ## ruff: fix what can be fixed, then format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The JupyterLab test drives a headless Chromium; install Debian's where we may, else that test skips.
-browser:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+# Debian packages the tests use, installed where we may (root + apt-get), all in one apt-get call: chromium (the
+# browser tests), slurm-wlm and munge (a real single-node Slurm), dataset-fashion-mnist (S8's data). Without one,
+# the tests that need it skip with one line. make browser and make slurm are the same step.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ]; } || missing="$$missing slurm-wlm"; \
+	[ -x /usr/sbin/munged ] || missing="$$missing munge"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	else echo "note: chromium is not installed and needs root + apt-get; tests/test_jupyterlab.py will skip"; fi
+		echo "installing Debian's$$missing for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "note: not installed:$$missing (needs root + apt-get); the tests that use them skip with one line"; fi
 
-# The Slurm tests start a real single-node Slurm (tests/slurm_cluster.py); install Debian's where we may, else they skip.
-slurm:
-	@if [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; \
-	else echo "note: Slurm is not installed and needs root + apt-get; the Slurm tests of tests/test_slurm_sweep.py will skip"; fi
+browser slurm: system-packages
 
 # make app RUN=runs/<run folder> [PORT=7860]: the run's model in Gradio on 127.0.0.1 (docs/app.md).
 app: $(VENV)/.installed  ## serve a run's model as an app: draw a digit, top k, GradCAM, its mistakes
