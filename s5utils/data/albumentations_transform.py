@@ -63,16 +63,17 @@ def s9_augmentation(mean: Sequence[float], std: Sequence[float], hole: int = 16)
             [
                 A.HorizontalFlip(p=0.5),
                 A.Affine(translate_percent=(-0.1, 0.1), scale=(0.9, 1.1), rotate=(-15, 15), fill=_pixels(mean), p=0.5),
-                A.CoarseDropout(
-                    num_holes_range=(1, 1),
-                    hole_height_range=(hole, hole),
-                    hole_width_range=(hole, hole),
-                    fill=_pixels(mean),
-                    p=0.5,
-                ),
+                _one_hole(A, hole, mean),
                 A.Normalize(mean=tuple(mean), std=tuple(std)),
             ]
         )
+    )
+
+
+def _one_hole(A, size: int, mean: Sequence[float]):
+    """CoarseDropout of one size x size hole filled with the data set's mean (albumentations 2.x names), p=0.5."""
+    return A.CoarseDropout(
+        num_holes_range=(1, 1), hole_height_range=(size, size), hole_width_range=(size, size), fill=_pixels(mean), p=0.5
     )
 
 
@@ -86,13 +87,7 @@ def s10_augmentation(mean: Sequence[float], std: Sequence[float], cutout: int = 
                 A.PadIfNeeded(min_height=40, min_width=40, fill=_pixels(mean)),
                 A.RandomCrop(height=32, width=32),
                 A.HorizontalFlip(p=0.5),
-                A.CoarseDropout(
-                    num_holes_range=(1, 1),
-                    hole_height_range=(cutout, cutout),
-                    hole_width_range=(cutout, cutout),
-                    fill=_pixels(mean),
-                    p=0.5,
-                ),
+                _one_hole(A, cutout, mean),
                 A.Normalize(mean=tuple(mean), std=tuple(std)),
             ]
         )

@@ -14,6 +14,7 @@ import torch.nn as nn
 from matplotlib.figure import Figure
 
 from s5utils.study.mistakes import Predictions, display_images, mistake_title
+from s5utils.study.summary import forward_with_hooks
 
 MIN_PX = 5
 
@@ -45,16 +46,7 @@ def _output_sizes(model: nn.Module, modules: dict[str, nn.Module], input_shape: 
 
         return hook
 
-    handles = [m.register_forward_hook(hook_for(name)) for name, m in modules.items()]
-    was_training = model.training
-    device = next(model.parameters()).device
-    try:
-        model.eval()
-        model(torch.zeros(2, *input_shape, device=device))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, {m: hook_for(name) for name, m in modules.items()}, input_shape)
     return sizes
 
 

@@ -27,6 +27,22 @@ def _shape(t) -> list[int]:
 
 
 @torch.no_grad()
+def forward_with_hooks(model: nn.Module, hooks: dict[nn.Module, object], input_size, device=None) -> None:
+    """One dummy batch of shape (2, *input_size) through model in eval mode with each forward hook attached to its
+    module; the hooks are removed and the model's train/eval mode restored afterwards."""
+    device = device or next(model.parameters()).device
+    handles = [module.register_forward_hook(hook) for module, hook in hooks.items()]
+    was_training = model.training
+    try:
+        model.eval()
+        model(torch.zeros(2, *input_size, device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+
+
+@torch.no_grad()
 def layer_rows(model: nn.Module, input_size: tuple[int, ...], device=None) -> list[LayerRow]:
     """Run one dummy batch of shape (2, *input_size) and record every leaf module it calls."""
     device = device or next(model.parameters()).device
@@ -46,15 +62,7 @@ def layer_rows(model: nn.Module, input_size: tuple[int, ...], device=None) -> li
         )
 
     leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(record) for m in leaves]
-    was_training = model.training
-    try:
-        model.eval()
-        model(torch.zeros(2, *input_size, device=device))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, dict.fromkeys(leaves, record), input_size, device)
     return rows
 
 
