@@ -113,7 +113,7 @@ def after_install(versions_before: dict[str, str]) -> bool:
         )
     else:
         print(
-            f"s5utils {__version__} is installed in {Path(__file__).parent.parent}; "
+            f"s5utils {__version__} is installed in {Path(__file__).parents[2]}; "
             "no restart needed, whatever %pip's note says"
         )
     return bool(changed)
