@@ -1,7 +1,7 @@
 """What else moves a CPU training epoch of the seed recipe? Paired, interleaved measurements in one process.
 
     python benchmarks/cpu_epoch_options.py            # 5 rounds of 8 steps per option, batch 512
-    python benchmarks/cpu_epoch_options.py --quick    # 1 round of 2 steps, no torch.compile: checks the script
+    python benchmarks/cpu_epoch_options.py --quick    # 1 round of 2 steps, 1 eval batch, no compile: checks it
 
 Every option runs the seed Net's training step (SGD, momentum 0.9, batch 512, channels_last, the kit's
 train_one_epoch step: zero_grad, forward under autocast, float loss, backward, optimizer step) on the same
@@ -85,7 +85,9 @@ def timed(fn, steps: int, threads: int | None = None) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 steps, no torch.compile: a smoke check")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 round of 2 steps, 1 eval batch, no compile: a smoke check"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="default 5 (1 with --quick)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per option per round (default 8; 2)")
     parser.add_argument("--batch-size", type=int, default=512)
@@ -125,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         options[name], compile_seconds[name] = make_step(dtype, compiled, batch, opt)
     options["step 1 thread bf16"] = options["step eager bf16"]
     options[f"augment {args.batch_size}"] = augment
+    eval_batches = 1 if args.quick else None  # --quick: one batch of 1000 (an emulated bf16 pass is slow)
     for name, dtype in (("eval pass fp32", None), ("eval pass bf16", torch.bfloat16)):
-        options[name] = lambda dtype=dtype: evaluate(eval_model, test_loader, CPU, amp_dtype=dtype, channels_last=True)
+        options[name] = lambda dtype=dtype: evaluate(
+            eval_model, test_loader, CPU, amp_dtype=dtype, channels_last=True, max_batches=eval_batches
+        )
 
     per_round = {name: [] for name in options}
     for r in range(rounds):

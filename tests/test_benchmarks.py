@@ -112,7 +112,7 @@ def test_cpu_bf16_accuracy_quick_pairs_bf16_with_float32_through_the_cli(mnist_r
     )
     assert done.returncode == 0, done.stderr
     readme = (tmp_path / "README.md").read_text()
-    assert "Quick mode" in readme and "Answer: over seeds 1 after 1 epochs, 2 batches per epoch" in readme
+    assert "Quick mode" in readme and "Answer: over seeds 1 after 1 epoch, 1 batch per epoch" in readme
     assert "| 1 | " in readme and "CPU: " in readme and "`bf16: asked for (amp='bf16')" in readme
     for amp, dtype in (("off", None), ("bf16", "torch.bfloat16")):
         record = json.loads((tmp_path / f"seed-1-{amp}" / "metrics.json").read_text())

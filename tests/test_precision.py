@@ -177,7 +177,20 @@ for probe, present in (("_is_amx_tile_supported", {amx}), ("_is_avx512_bf16_supp
 from s5utils.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-TRAIN_ARGS = ["train", "--epochs", "1", "--max-batches", "2", "--num-workers", "0", "--device", "cpu"]
+# 1 batch of 64: the precision line is what counts, and bf16 is emulated (slow) where the CPU has no bf16 units
+TRAIN_ARGS = [
+    "train",
+    "--epochs",
+    "1",
+    "--max-batches",
+    "1",
+    "--batch-size",
+    "64",
+    "--num-workers",
+    "0",
+    "--device",
+    "cpu",
+]
 
 
 def train_cli(code_or_module: list[str], mnist_root, out) -> subprocess.CompletedProcess:
