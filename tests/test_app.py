@@ -4,12 +4,9 @@ drawn on in headless Chromium (Playwright), exported as a Space folder; bad inpu
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 pytest.importorskip("gradio", reason="the app is in the app extra: pip install -e '.[test]'")
 from gradio_client import Client, handle_file  # noqa: E402
+from servers import free_port, start_logged, stop_group, wait_until_up  # noqa: E402
 
 from s5utils import CompactNet, Net, make_config, predict, run_recipe  # noqa: E402  # noqa: E402
 from s5utils.app.loading import RunLoadError, load_run  # noqa: E402
@@ -36,44 +34,6 @@ SPACE_VENV = Path(os.environ.get("S5UTILS_SPACE_VENV", Path.home() / ".cache" / 
 STARTUP_LIMIT = 60  # seconds: the issue's "serves a page within 60 s"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], log: Path, cwd: Path = ROOT, env: dict | None = None) -> subprocess.Popen:
-    out = open(log, "w")
-    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float = STARTUP_LIMIT) -> float:
-    """Seconds until url answers 200; fails if the server exits or takes longer than `seconds`."""
-    began = time.monotonic()
-    while time.monotonic() - began < seconds:
-        if server.poll() is not None:
-            pytest.fail(f"the app exited with {server.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return time.monotonic() - began
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the app did not answer {url} within {seconds} s: {log.read_text()[-2000:]}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's process group by its PID, SIGKILL after 20 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
 @pytest.fixture(scope="module")
 def run_dir(mnist_root, tmp_path_factory) -> Path:
     """A run folder trained for 20 batches: a model whose answers vary from digit to digit."""
@@ -86,14 +46,14 @@ def run_dir(mnist_root, tmp_path_factory) -> Path:
 def app(run_dir, tmp_path_factory):
     """`python -m s5utils app RUN --port P` on 127.0.0.1: (url, seconds until the page answered); stopped by PID."""
     port, log = free_port(), tmp_path_factory.mktemp("app-log") / "app.log"
-    server = start(
-        [sys.executable, "-m", "s5utils", "app", str(run_dir), "--host", "127.0.0.1", "--port", str(port)], log
+    server = start_logged(
+        [sys.executable, "-m", "s5utils", "app", str(run_dir), "--host", "127.0.0.1", "--port", str(port)], log, ROOT
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        yield url, wait_until_up(url, server, log)
+        yield url, wait_until_up(url, server, log, STARTUP_LIMIT)
     finally:
-        stop(server)
+        stop_group(server)
         with socket.socket() as s:  # nothing is left listening
             assert s.connect_ex(("127.0.0.1", port)) != 0
 
@@ -294,12 +254,12 @@ def test_the_exported_space_starts_with_python_app_py_in_its_own_venv(app, run_d
     port, log = free_port(), tmp_path / "space.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
-    server = start([str(SPACE_VENV / "bin" / "python"), "app.py"], log, cwd=out, env=env)
+    server = start_logged([str(SPACE_VENV / "bin" / "python"), "app.py"], log, out, env)
     try:
         url = f"http://127.0.0.1:{port}/"
-        wait_until_up(url, server, log)
+        wait_until_up(url, server, log, STARTUP_LIMIT)
         space = Client(url, verbose=False).predict(handle_file(str(digits[0][0])), api_name="/predict")
         served = Client(app[0], verbose=False).predict(handle_file(str(digits[0][0])), api_name="/predict")
         assert space["label"] == served["label"]
     finally:
-        stop(server)
+        stop_group(server)

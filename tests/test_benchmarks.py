@@ -14,16 +14,20 @@ from s5utils.training.precision import precision_choice
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
 
-def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, tmp_path):
-    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
+def run_quick(script: str, mnist_root: Path, out: Path, *flags: str) -> None:
+    """benchmarks/<script> --quick [flags] --out out, on the session's MNIST; it must exit 0."""
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--device", "cpu", "--batch-size", "64", "--out", str(tmp_path)],
+        [sys.executable, str(BENCH.with_name(script)), "--quick", *flags, "--out", str(out)],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "S5UTILS_DATA": str(mnist_root)},
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_bench_quick_writes_every_variant_the_floor_and_the_ratios(mnist_root, tmp_path):
+    run_quick("bench.py", mnist_root, tmp_path, "--device", "cpu", "--batch-size", "64")
     results = json.loads((tmp_path / "results.json").read_text())
     assert [v["variant"] for v in results["variants"]] == ["seed", "kit-fp32", "kit-seed", "kit-fast"]
     assert [v["batch_size"] for v in results["variants"]] == [64] * 4  # the fast recipe's own 128 gives way
@@ -68,23 +72,7 @@ def test_bench_refuses_an_unknown_variant_with_the_choices():
 
 
 def test_cpu_epoch_options_quick_times_every_option_side_by_side(mnist_root, tmp_path):
-    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH.with_name("cpu_epoch_options.py")),
-            "--quick",
-            "--batch-size",
-            "64",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
+    run_quick("cpu_epoch_options.py", mnist_root, tmp_path, "--batch-size", "64")
     table = (tmp_path / "options.md").read_text()
     for option in (
         "step eager bf16",
@@ -102,15 +90,7 @@ def test_cpu_epoch_options_quick_times_every_option_side_by_side(mnist_root, tmp
 
 
 def test_cpu_bf16_accuracy_quick_pairs_bf16_with_float32_through_the_cli(mnist_root, tmp_path):
-    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
-    done = subprocess.run(
-        [sys.executable, str(BENCH.with_name("cpu_bf16_accuracy.py")), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
+    run_quick("cpu_bf16_accuracy.py", mnist_root, tmp_path)
     readme = (tmp_path / "README.md").read_text()
     assert "Quick mode" in readme and "Answer: over seeds 1 after 1 epoch, 1 batch per epoch" in readme
     assert "| 1 | " in readme and "CPU: " in readme and "`bf16: asked for (amp='bf16')" in readme
@@ -120,15 +100,7 @@ def test_cpu_bf16_accuracy_quick_pairs_bf16_with_float32_through_the_cli(mnist_r
 
 
 def test_time_to_accuracy_quick_runs_the_fast_recipe_in_float32_and_auto(mnist_root, tmp_path):
-    env = {**os.environ, "S5UTILS_DATA": str(mnist_root)}
-    done = subprocess.run(
-        [sys.executable, str(BENCH.with_name("time_to_accuracy.py")), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
+    run_quick("time_to_accuracy.py", mnist_root, tmp_path)
     readme = (tmp_path / "README.md").read_text()
     assert "Quick mode" in readme and "| `--amp off` | float32: asked for (amp='off') |" in readme
     assert f"| `--amp auto` | {precision_choice('cpu')} |" in readme and "CPU: " in readme
