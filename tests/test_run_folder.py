@@ -40,7 +40,9 @@ def tiny_run(run_dir, epochs=2, fail_after=None, resume_from=None):
     if resume_from is not None:
         state.restore(resume_from)
     with RunFolder(run_dir, config, resume=resume_from is not None) as run:
-        return fit(state, epochs, callbacks=[run, stop, EpochProgress(epochs)], progress=False)
+        history = fit(state, epochs, callbacks=[run, stop, EpochProgress(epochs)], progress=False)
+        run.final_evaluation(state)  # as the notebooks and resume_run do
+    return history
 
 
 def test_a_completed_run_folder_holds_metrics_checkpoint_plot_and_weights(tmp_path):
@@ -61,6 +63,17 @@ def test_a_fresh_run_never_writes_over_an_earlier_one_but_a_resumed_run_continue
     history = tiny_run(tmp_path / "run", epochs=2, resume_from=tmp_path / "run")
     assert [row["epoch"] for row in history] == [1, 2]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_a_run_resumed_after_its_last_epoch_is_finished_with_its_speed_record_and_weights(tmp_path):
+    tiny_run(tmp_path / "run", epochs=2)
+    (tmp_path / "run" / "model.pt").unlink()  # killed after its last checkpoint, before the weights (a job's end)
+    history = tiny_run(tmp_path / "run", epochs=2, resume_from=tmp_path / "run")
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2] and record["history"] == history
+    assert record["status"] == "completed" and [r["after_epoch"] for r in record["resumed"]] == [2]
+    assert record["speed"] == {**SpeedOptions().record(), "compile_seconds": None}
+    assert (tmp_path / "run" / "model.pt").is_file()
 
 
 def test_an_error_inside_the_block_is_recorded_and_raised_with_the_last_good_epoch_kept(tmp_path):

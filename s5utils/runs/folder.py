@@ -54,9 +54,9 @@ class RunFolder:
         """What metrics.json holds (config, environment, speed, history, status...); {} before the first epoch."""
         return self.recorder.record if self.recorder is not None else {}
 
-    def _open(self, state) -> None:
+    def _open(self, state, trained_here: int = 1) -> None:
         # A resumed run continues the folder's metrics.json: the epochs before this process's first one.
-        earlier = state.history[:-1] if self.resume else None
+        earlier = state.history[: len(state.history) - trained_here] if self.resume else None
         self.state = state
         self.recorder = RunRecorder(
             self.run_dir, self.config.to_dict(), state.device, history=earlier, started=self.clock
@@ -77,6 +77,8 @@ class RunFolder:
 
     def final_evaluation(self, state) -> dict | None:
         """The recipe's extra last evaluation (the fast recipe's test-time augmentation), recorded as final_tta."""
+        if self.recorder is None and self.resume:  # resumed after its last epoch: none here, but the state is known
+            self._open(state, trained_here=0)
         if state.final_predict is None:
             return None
         result = state.evaluate(predict=state.final_predict)
