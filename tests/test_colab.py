@@ -197,6 +197,19 @@ def test_other_settings_never_resume_a_run_even_in_a_folder_of_the_same_name(tmp
     assert (folder / CHECKPOINT_NAME).is_file()
 
 
+def test_an_explicit_run_dir_continues_only_an_unfinished_run_of_the_same_settings(tmp_path, capsys):
+    config = make_config(seed=2, epochs=3)
+    fake_run(tmp_path / "retried", config, epochs_done=1, finished=False)  # a sweep's run whose worker left
+    assert open_run(config, str(tmp_path / "retried")) == (tmp_path / "retried", tmp_path / "retried" / CHECKPOINT_NAME)
+    assert "continuing the unfinished run after epoch 1 of its checkpoint" in capsys.readouterr().out
+    fake_run(tmp_path / "other", make_config(seed=9, epochs=3), epochs_done=1, finished=False)
+    assert open_run(config, str(tmp_path / "other")) == (tmp_path / "other", None)  # RunFolder then refuses it
+    fake_run(tmp_path / "finished", config, epochs_done=3, finished=True)
+    torch.save({}, tmp_path / "finished" / "model.pt")
+    assert open_run(config, str(tmp_path / "finished")) == (tmp_path / "finished", None)
+    assert capsys.readouterr().out == ""
+
+
 def test_a_run_that_never_finished_an_epoch_starts_over_in_its_folder(tmp_path):
     config = make_config(seed=2, epochs=3)
     folder = tmp_path / settings_name(config)

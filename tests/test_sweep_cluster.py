@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,31 @@ record = {"status": "completed", "config": {"seed": seed, "epochs": epochs}, "hi
           "wall_seconds": 0.1, "environment": environment}
 pathlib.Path(run_dir, "metrics.json").write_text(json.dumps(record))
 """
+# Two epochs of a linear model on 64 random images through the kit's own resume path: s5utils.open_run continues
+# an unfinished run in run_dir, RunFolder checkpoints after each epoch. After each epoch it leaves a marker
+# (seed, epoch, kernel pid; holding its worker's pid), then sleeps seed // 100 seconds.
+RESUMABLE_BODY = """\
+import os, pathlib, time
+import torch
+import s5utils
+config = s5utils.make_config(seed=seed, epochs=epochs, device="cpu")
+run_path, resume_from = s5utils.open_run(config, run_dir)
+s5utils.set_seed(seed)
+images, labels = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+batches = [(images[i : i + 16], labels[i : i + 16]) for i in range(0, 64, 16)]
+model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+state = s5utils.TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, batches, "cpu")
+if resume_from is not None:
+    state.restore(resume_from)
+
+def marker(state):
+    name = f"seed{seed}-epoch{state.epoch}-pid{os.getpid()}"
+    pathlib.Path(os.environ["S5_TEST_MARKERS"], name).write_text(str(os.getppid()))
+    time.sleep(seed // 100)
+
+with s5utils.RunFolder(run_path, config, resume=resume_from is not None) as run:
+    s5utils.fit(state, epochs, callbacks=[run, s5utils.EpochProgress(epochs), marker], progress=False)
+"""
 # A kernel that dies before answering the first time it is started (as a ZMQ port clash or a start timeout
 # would leave it), and starts normally after that.
 FLAKY_KERNEL = """\
@@ -54,12 +80,12 @@ kernelapp.launch_new_instance(argv=["-f", sys.argv[1]])
 """
 
 
-def write_tiny_notebook(path: Path) -> Path:
+def write_tiny_notebook(path: Path, body: str = TINY_BODY) -> Path:
     params = nbformat.v4.new_code_cell(
         "seed = 1\nepochs = 1\nmax_batches = None\nrun_dir = None", metadata={"tags": ["parameters"]}
     )
     nb = nbformat.v4.new_notebook(
-        cells=[params, nbformat.v4.new_code_cell(TINY_BODY)],
+        cells=[params, nbformat.v4.new_code_cell(body)],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
     )
     nbformat.write(nb, path)
@@ -283,6 +309,43 @@ def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_th
     assert (found["02-seed302"]["status"], found["02-seed302"]["attempts"]) == ("completed", 2)
     assert (found["03-seed303"]["status"], found["03-seed303"]["attempts"]) == ("completed", 1)
     assert sum(k.startswith("seed301") for k in killed) == 2 and sum(k.startswith("seed302") for k in killed) == 1
+
+
+def test_a_run_whose_worker_is_killed_after_epoch_1_continues_from_its_checkpoint(cluster, tmp_path, capsys):
+    from distributed import Client
+
+    from s5utils.sweep import sweep
+
+    def kill_after_epoch_1():  # the worker process running the kernel that just finished epoch 1
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            for marker in cluster["markers"].glob("seed201-epoch1-*"):
+                if marker.read_text():
+                    os.kill(int(marker.read_text()), signal.SIGKILL)
+                    killed.append(marker.name)
+            time.sleep(0.1)
+
+    killed = []
+    notebook = write_tiny_notebook(tmp_path / "resumable.ipynb", RESUMABLE_BODY)
+    killer = threading.Thread(target=kill_after_epoch_1)
+    killer.start()
+    with Client(cluster["address"], timeout=30) as client:  # seed 201: 2 s after each epoch
+        folder, rows = sweep({"seed": [201]}, {"epochs": 2}, str(tmp_path / "runs"), notebook, client=client)
+    killer.join()
+    out = capsys.readouterr().out
+    assert killed, "the run never finished epoch 1"
+    assert [(row["status"], row["attempts"]) for row in rows] == [("completed", 2)]
+    manifest = manifests(folder)["01-seed201"]
+    assert [resumed["after_epoch"] for resumed in manifest["resumed"]] == [1]
+    assert "01-seed201: retried with the checkpoint an earlier attempt wrote after epoch 1" in out
+    assert f"; 2 attempt(s), worker {manifest['worker']}, resumed after epoch 1" in out
+    # Epoch 1 ran once, in the killed worker's kernel; epoch 2 in another kernel.
+    kernels = {m.name.split("-")[1]: m.name.split("-")[2] for m in cluster["markers"].glob("seed201-epoch*")}
+    assert sorted(kernels) == ["epoch1", "epoch2"] and kernels["epoch1"] != kernels["epoch2"]
+    record = json.loads((folder / "01-seed201" / "metrics.json").read_text())
+    assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
+    assert {"model.pt", "checkpoint.pt"} <= {p.name for p in (folder / "01-seed201").iterdir()}
+    assert not list(folder.glob(".*"))  # the attempts' folders are gone once the run's folder is written
 
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):

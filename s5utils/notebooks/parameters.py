@@ -12,8 +12,9 @@ from pathlib import Path
 from s5utils.config import ConfigError, TrainConfig, make_config, unknown_parameter
 from s5utils.data.mnist import default_data_root
 from s5utils.data.provision import RAW_MD5, md5, raw_dir
-from s5utils.notebooks.colab import in_colab, mount_drive, open_settings_run
+from s5utils.notebooks.colab import in_colab, mount_drive, open_settings_run, run_settings
 from s5utils.runs.records import new_run_dir
+from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
 # Parameters a notebook may set beyond TrainConfig's fields: the exact folder for this run's records
 # (make run and the sweep pass the folder that also receives the executed notebook), on Colab whether the
@@ -194,9 +195,26 @@ def open_run(
     """(run folder, checkpoint to continue or None): on Drive with save_to_drive, else open_run_dir()'s folder.
 
     On Drive the folder is named after the settings, so the same settings after a disconnect continue
-    their unfinished run (see s5utils.notebooks.colab.open_settings_run); elsewhere every run starts fresh.
+    their unfinished run (see s5utils.notebooks.colab.open_settings_run). A given run_dir that holds an
+    unfinished run of these settings continues it (a sweep's run retried after its worker left); any other
+    run starts fresh.
     """
     check_save_to_drive(save_to_drive, run_dir)
     if save_to_drive:
         return open_settings_run(mount_drive(), config, name)
-    return open_run_dir(config, run_dir, name), None
+    path = open_run_dir(config, run_dir, name)
+    return path, unfinished_run(path, config) if run_dir else None
+
+
+def unfinished_run(folder: Path, config: TrainConfig) -> Path | None:
+    """folder's checkpoint.pt if it holds a run of config's settings that has no model.pt yet; prints which epoch."""
+    if (folder / "model.pt").exists():
+        return None
+    try:
+        state = load_checkpoint(folder / CHECKPOINT_NAME)
+    except CheckpointError:
+        return None
+    if run_settings(state["config"]) != run_settings(config):
+        return None
+    print(f"Run folder {folder}: continuing the unfinished run after epoch {state['epoch']} of its checkpoint")
+    return folder / CHECKPOINT_NAME

@@ -24,7 +24,7 @@ from s5utils.runs.tensorboard_log import write_sweep_experiment
 from s5utils.sweep.cluster import SweepError, check_versions, default_workers, open_client, threads_per_run
 from s5utils.sweep.plan import check_declared, find_notebooks, grid, plan_runs
 from s5utils.sweep.results import write_report
-from s5utils.sweep.task import EVENT_TOPIC, run_notebook_task
+from s5utils.sweep.task import EVENT_TOPIC, attempt_folders, run_notebook_task
 from s5utils.sweep.watch import as_finished
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
@@ -46,6 +46,12 @@ def write_run_folder(folder: Path, result: dict, attempts: int) -> Path | None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def remove_attempts(folder: Path, name: str) -> None:
+    """Delete the folders that attempts at run `name` wrote in the sweep folder (its own folder is written)."""
+    for attempt in attempt_folders(folder, name):
+        shutil.rmtree(attempt, ignore_errors=True)
 
 
 def failed_result(run: dict, error: str) -> dict:
@@ -113,6 +119,7 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
             options["torch_threads"],
             options["kernel_name"],
             gpu_slots=options["gpu_slots"],
+            sweep_dir=str(folder),
             key=f"s5utils-run-{run['name']}-{run['run_id']}",
             pure=False,
             resources=resources,
@@ -140,6 +147,7 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
             future.release()
             attempts = max(1, len(starts[run["run_id"]]))
             written = write_run_folder(folder, result, attempts)
+            remove_attempts(folder, run["name"])
             accuracy = (
                 (json.loads(result["files"]["metrics.json"]).get("final") or {}).get("test_acc")
                 if "metrics.json" in result["files"]
@@ -150,6 +158,7 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
                 + (f", test accuracy {accuracy:.2f}%" if accuracy is not None else "")
                 + (f" ({result['error']})" if result["error"] else "")
                 + f"; {attempts} attempt(s), worker {result['manifest'].get('worker') or '-'}"
+                + "".join(f", resumed after epoch {r['after_epoch']}" for r in result["manifest"].get("resumed", []))
                 + ("" if written else "; a folder already held it, kept")
             )
     finally:
@@ -313,6 +322,9 @@ def resume_sweep(
         ) from None
     for stale in folder.glob(".*.tmp-*"):  # a folder half-written when the submitter was killed
         shutil.rmtree(stale, ignore_errors=True)
+    for run in plan["runs"]:  # the attempts of a run without a folder stay: its next attempt continues them
+        if (folder / run["name"]).exists():
+            remove_attempts(folder, run["name"])
     pending = sum(not (folder / run["name"]).exists() for run in plan["runs"])
     # The sweep's own thread count unless told otherwise: another count gives other numbers (docs/sweeps.md).
     torch_threads = torch_threads or plan.get("torch_threads")

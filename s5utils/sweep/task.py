@@ -1,11 +1,16 @@
-"""One sweep run as a Dask task: execute a notebook in a temporary folder and return its files as bytes.
+"""One sweep run as a Dask task: execute a notebook in a folder of its own and return its files as bytes.
 
 The worker needs no filesystem shared with the submitter: the notebook travels as bytes, and the executed
-notebook, metrics.json, plot and a manifest travel back. Nothing here writes outside its temporary folder.
+notebook, metrics.json, plot and a manifest travel back. Where the worker sees the sweep folder (this
+machine, or a shared filesystem), each attempt at a run writes in a hidden folder there as it goes
+(.NAME.attempt-XXXX); a later attempt starts from a copy of the furthest checkpoint.pt an earlier one left, so
+a notebook that continues an unfinished run in its run_dir (S5.ipynb, through s5utils.open_run) resumes
+instead of starting over. Elsewhere the run goes in a temporary folder, and a retry starts from scratch.
 """
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -15,6 +20,7 @@ from pathlib import Path
 
 from s5utils.notebooks.execute import execute_notebook
 from s5utils.sweep.cluster import threads_per_run
+from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
 EVENT_TOPIC = "s5utils-sweep"
 # A kernel that never got going (papermill's ZMQ port race, a slow start under load) is worth another try;
@@ -100,6 +106,48 @@ def worker_identity(gpu_slots: int) -> dict:
     return identity
 
 
+def attempt_folders(sweep_dir: str | os.PathLike, name: str) -> list[Path]:
+    """The folders that attempts at run `name` left in the sweep folder."""
+    return sorted(Path(sweep_dir).glob(f".{name}.attempt-*"))
+
+
+def new_attempt(sweep_dir: str | os.PathLike | None, name: str) -> Path | None:
+    """A new folder for this attempt in the sweep folder; None where this worker cannot see or write it."""
+    if not sweep_dir or not Path(sweep_dir).is_dir():
+        return None
+    try:
+        return Path(tempfile.mkdtemp(dir=sweep_dir, prefix=f".{name}.attempt-"))
+    except OSError:
+        return None
+
+
+def carry_over(attempt: Path, name: str) -> int | None:
+    """Copy the run folder of the earlier attempt that got furthest (its checkpoint's epoch) into attempt, less its
+    model.pt and executed notebook; returns that epoch, None when no earlier attempt left a readable checkpoint."""
+    furthest, epoch = None, 0
+    for folder in attempt_folders(attempt.parent, name):
+        if folder == attempt:
+            continue
+        try:
+            saved = load_checkpoint(folder / CHECKPOINT_NAME)["epoch"]
+        except CheckpointError:  # none: that attempt never finished an epoch
+            continue
+        if saved > epoch:
+            furthest, epoch = folder, saved
+    if furthest is None:
+        return None
+    # Without model.pt the run counts as unfinished, so a run killed after its last epoch is finished again;
+    # ".*" leaves out temporary files of atomic writes still under way.
+    leave_out = shutil.ignore_patterns("model.pt", "*.ipynb", ".*")
+    try:
+        shutil.copytree(furthest, attempt, ignore=leave_out, dirs_exist_ok=True)
+    except OSError:  # the earlier attempt's files changed under the copy: this attempt starts from scratch
+        shutil.rmtree(attempt)
+        attempt.mkdir()
+        return None
+    return epoch
+
+
 def run_notebook_task(
     run: dict,
     notebook_bytes: bytes,
@@ -108,12 +156,14 @@ def run_notebook_task(
     start_attempts: int = 3,
     backoff_seconds: float = 2.0,
     gpu_slots: int = 0,
+    sweep_dir: str | None = None,
 ) -> dict:
-    """Execute run["notebook"] with run["parameters"] in a temporary folder; returns {status, error, manifest, files}.
+    """Execute run["notebook"] with run["parameters"] in a folder of its own; returns {status, error, manifest, files}.
 
     Never raises for a failed notebook: a failure is a result. Kernel start failures are retried with
     back-off (start_attempts in all); torch_threads (None: this machine's cores // this worker's threads)
-    reaches torch through OMP_NUM_THREADS in the kernel's environment.
+    reaches torch through OMP_NUM_THREADS in the kernel's environment. With sweep_dir (the sweep folder, if
+    this worker sees it) the run folder is an attempt folder there, given the furthest earlier checkpoint.
     """
     identity = worker_identity(gpu_slots)
     emit("start", run["run_id"], worker=identity["worker"])
@@ -128,9 +178,17 @@ def run_notebook_task(
     status, error, files, tries = "failed", None, {}, 0
     saved_env = {name: os.environ.get(name) for name in (*THREAD_VARIABLES, "CUDA_VISIBLE_DEVICES")}
     with tempfile.TemporaryDirectory(prefix=f"s5sweep-{run['run_id']}-") as tmp:
-        source, run_dir = Path(tmp) / run["notebook"], Path(tmp) / "run"
+        source, run_dir = Path(tmp) / run["notebook"], new_attempt(sweep_dir, run["name"])
         source.write_bytes(notebook_bytes)
-        run_dir.mkdir()
+        if run_dir is None:
+            run_dir = Path(tmp) / "run"
+            run_dir.mkdir()
+        elif (epoch := carry_over(run_dir, run["name"])) is not None:
+            emit(
+                "progress",
+                run["run_id"],
+                line=f"retried with the checkpoint an earlier attempt wrote after epoch {epoch}",
+            )
         # The kernel inherits this process's environment; Dask workers run one task each (threads=1).
         os.environ.update({name: str(torch_threads) for name in THREAD_VARIABLES})
         if identity.get("assign_gpus"):
@@ -186,6 +244,7 @@ def run_notebook_task(
         "device_name": environment.get("device_name"),
         "torch_threads_requested": torch_threads,
         "torch_threads": environment.get("torch_threads"),
+        "resumed": record.get("resumed", []),  # each time the run continued from a checkpoint, after which epoch
         "kernel": kernel_versions(kernel_name or notebook_kernel(notebook_bytes)),
         "kernel_environment": environment,  # metrics.json's own record, written inside the kernel
     }

@@ -51,7 +51,7 @@ def as_finished(
                 if len(tried) >= max_starts and tried[-1] not in workers and not future.done():
                     given_up[future.key] = (
                         f"its worker left mid-run {len(tried)} time(s), the limit (--max-starts {max_starts}): "
-                        "do the jobs live long enough for a run? (docs/sweeps.md)"
+                        "do the jobs live long enough for a run, or for an epoch of one that resumes? (docs/sweeps.md)"
                     )
                     future.cancel()
         time.sleep(POLL_SECONDS)
