@@ -77,7 +77,6 @@ def slurm_cluster(args: argparse.Namespace):
         walltime=args.walltime,
         queue=args.partition,
         python=sys.executable,
-        nanny=False,  # one Python process per job, not two: the job itself is what restarts a worker
         scheduler_options={"dashboard_address": ":0"},  # any free port: two sweeps on one login node do not clash
         job_extra_directives=gpus,
         worker_extra_args=[
