@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     generator = torch.Generator().manual_seed(0)
     idx = torch.randperm(len(train_x), generator=generator)[: args.batch_size]
     batch = (seed_augment(train_x[idx], generator).contiguous(memory_format=torch.channels_last), train_y[idx])
-    test_loader = TensorLoader(test_x, test_y, 1000, train=False)
+    # --quick: one test batch of --batch-size images (an emulated bf16 pass is slow); else the test set in 1000s
+    test_loader = TensorLoader(test_x, test_y, args.batch_size if args.quick else 1000, train=False)
     eval_model = Net().to(memory_format=torch.channels_last).eval()
 
     def augment() -> None:
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         options[name], compile_seconds[name] = make_step(dtype, compiled, batch, opt)
     options["step 1 thread bf16"] = options["step eager bf16"]
     options[f"augment {args.batch_size}"] = augment
-    eval_batches = 1 if args.quick else None  # --quick: one batch of 1000 (an emulated bf16 pass is slow)
+    eval_batches = 1 if args.quick else None
     for name, dtype in (("eval pass fp32", None), ("eval pass bf16", torch.bfloat16)):
         options[name] = lambda dtype=dtype: evaluate(
             eval_model, test_loader, CPU, amp_dtype=dtype, channels_last=True, max_batches=eval_batches

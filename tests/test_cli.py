@@ -43,6 +43,8 @@ def test_train_smoke_run_writes_a_complete_metrics_json(mnist_root, tmp_path):
         "2",
         "--max-batches",
         "2",
+        "--batch-size",
+        "64",
         "--num-workers",
         "0",
         "--out",

@@ -231,7 +231,7 @@ def test_cli_recipe_fast_smoke_run_records_the_speed_options_and_tta(mnist_root,
         "compile_seconds": None,
     }
     assert done.stdout.startswith(f"Precision: {precision}\n")
-    assert record["final_tta"]["test_seen"] == 2000
+    assert record["final_tta"]["test_seen"] == 2 * RECIPE_DEFAULTS["fast"]["batch_size"]  # 2 test batches, as trained
 
 
 @pytest.mark.parametrize(

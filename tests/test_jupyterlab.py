@@ -4,8 +4,8 @@ The server is `.venv/bin/jupyter lab` with the venv NOT activated (its bin folde
 not on PATH either), serving a copy of notebooks/ (and the seed run S6 compares with), so Run All and saving
 touch nothing in the repository. Playwright drives Debian's chromium, headless. Each notebook, in its own page
 and all side by side: opened, it is not marked modified; its parameters cell gets a tiny run typed at its end
-(epochs 1, max_batches 2); Run > Run All Cells from the menu; then no error or stderr output, the training
-cell's output starts with the live curves and the latest epoch's line, and S5's TensorBoard frame shows
+(epochs 1, max_batches 2, batch_size 64); Run > Run All Cells from the menu; then no error or stderr output, the
+training cell's output starts with the live curves and the latest epoch's line, and S5's TensorBoard frame shows
 TensorBoard serving this run.
 """
 
@@ -32,7 +32,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("S5UTILS_ARTIFACTS", ROOT / "build" / "artifacts"))
 TOKEN = "s5utils-test-token"
-TINY_RUN = "\nepochs = 1\nmax_batches = 2\n"  # typed at the end of each parameters cell
+TINY_RUN = "\nepochs = 1\nmax_batches = 2\nbatch_size = 64\n"  # typed at the end of each parameters cell
 RUN_ALL_SECONDS = 600  # all notebooks run side by side
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -191,13 +191,6 @@ def running(lab, browser):
         page.close()
 
 
-# S5.ipynb keeps its committed training cell (curves drawn after epoch 1, under the first epoch's lines) until its
-# committed 20-epoch run is re-run with LiveCurves(progress) at the top: on 2026-12-06 the re-run, beside a Slurm
-# test, took 238-532 s an epoch on the 2-core CPU without bf16 units and was stopped. Every other notebook trains
-# that way now.
-CURVES_AFTER_EPOCH_1 = {"S5.ipynb"}
-
-
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_run_all_in_jupyterlab_as_a_student_does(lab, running, notebook):
     url, served = lab
@@ -220,9 +213,8 @@ def test_run_all_in_jupyterlab_as_a_student_does(lab, running, notebook):
             outputs = trains.first.locator(".jp-OutputArea-output")
             assert "Epoch 1" in trains.first.locator(".jp-OutputArea").text_content()
             assert trains.first.locator(".jp-OutputArea-output img").count() == 1, "no live curves while it trains"
-            if notebook.name not in CURVES_AFTER_EPOCH_1:
-                assert outputs.nth(0).locator("img").count() == 1, "the training output does not start with the curves"
-                assert outputs.nth(1).text_content().strip().startswith("[epoch 1/1] "), outputs.nth(1).text_content()
+            assert outputs.nth(0).locator("img").count() == 1, "the training output does not start with the curves"
+            assert outputs.nth(1).text_content().strip().startswith("[epoch 1/1] "), outputs.nth(1).text_content()
 
         if "%tensorboard" in notebook.read_text():
             element = page.wait_for_selector("iframe[id^='tensorboard-frame']", state="attached", timeout=60_000)

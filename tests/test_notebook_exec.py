@@ -58,7 +58,7 @@ def test_execute_notebook_reports_each_epoch_while_the_notebook_keeps_the_seed_l
     execute_notebook(
         ROOT / "notebooks" / "S5.ipynb",
         output,
-        {"epochs": 2, "max_batches": 2, "run_dir": str(tmp_path / "run")},
+        {"epochs": 2, "max_batches": 2, "batch_size": 64, "run_dir": str(tmp_path / "run")},
         cwd=tmp_path,
         on_progress=lambda line: seen.append((line, (tmp_path / "run" / "model.pt").exists())),
     )
@@ -90,6 +90,9 @@ def test_the_command_line_prints_the_epoch_lines_and_no_batch_bars(mnist_root, t
             "-p",
             "max_batches",
             "1",
+            "-p",
+            "batch_size",
+            "64",
             "-p",
             "run_dir",
             str(tmp_path / "run"),

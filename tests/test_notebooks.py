@@ -136,7 +136,12 @@ def test_committed_s5_holds_what_a_person_sees_one_final_bar_per_epoch_and_one_f
     epochs = nb.metadata.get("papermill", {}).get("parameters", {}).get("epochs") or 20
     # Streams merged as Jupyter shows them: about one output per stream, and one figure redrawn in place.
     assert len(training.outputs) <= 100
-    assert [o.output_type for o in training.outputs].count("display_data") == 1  # one figure, redrawn in place
+    # At the top, redrawn in place: the curves and the last epoch's line; the epochs' log below them.
+    outputs = training.outputs
+    assert [o.output_type for o in outputs[:2]] == ["display_data", "display_data"], outputs[:2]
+    assert "image/png" in outputs[0].data
+    assert outputs[1].data["text/plain"].startswith(f"[epoch {epochs}/{epochs}] "), outputs[1].data
+    assert [o.output_type for o in outputs].count("display_data") == 2
     text = "".join(o.text for o in training.outputs if o.output_type == "stream" and o.name == "stdout")
     lines = text.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Epoch ")]

@@ -1,6 +1,6 @@
 """Run All, as a student does it: every committed notebook executes top to bottom with no papermill injection.
 
-Only the values in each notebook's own parameters cell are shortened, in place (2 epochs of 2 batches, the run
+Only the values in each notebook's own parameters cell are shortened, in place (2 epochs of 2 batches of 64, the run
 folders under a temporary folder); everything else runs exactly as committed, from notebooks/ (so relative
 paths resolve as they do for a student), in a plain Jupyter kernel started by nbclient.
 """
@@ -20,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 ABSOLUTE = ("/root/", "/home/", "/tmp/", "/work/", "/content/", "C:\\")
 
-# S5.ipynb keeps its committed training cell (curves drawn after epoch 1, under the first epoch's lines) until its
-# committed 20-epoch run is re-run with LiveCurves(progress) at the top: on 2026-12-06 the re-run, beside a Slurm
-# test, took 238-532 s an epoch on the 2-core CPU without bf16 units and was stopped. Every other notebook trains
-# that way now.
-CURVES_AFTER_EPOCH_1 = {"S5.ipynb"}
-
 
 def skip_without_its_data(notebook: Path) -> None:
     """S8 runs on Fashion-MNIST from Debian's dataset-fashion-mnist (no download in CI): skip where it is absent."""
@@ -44,7 +38,7 @@ def shortened(source: str, values: dict) -> str:
 def run_all(notebook: Path, out_dir: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(notebook, as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    params.source = shortened(params.source, {"epochs": 2, "max_batches": 2, "out_dir": str(out_dir)})
+    params.source = shortened(params.source, {"epochs": 2, "max_batches": 2, "batch_size": 64, "out_dir": str(out_dir)})
     assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     client = nbclient.NotebookClient(
         nb,
@@ -118,8 +112,6 @@ def test_every_training_cell_heads_its_output_with_the_live_curves_and_the_lates
     training = [c for c in nb.cells if c.cell_type == "code" and "RunFolder(" in c.source]
     if not training:
         pytest.skip(f"{notebook.name} does not train")
-    if notebook.name in CURVES_AFTER_EPOCH_1:
-        pytest.skip(f"{notebook.name} draws its curves after epoch 1 until its 20-epoch run is re-run")
     outputs = training[0].outputs
     assert [out.output_type for out in outputs[:2]] == ["display_data", "display_data"], outputs
     assert "image/png" in outputs[0].data  # the final figure, where the first one stood

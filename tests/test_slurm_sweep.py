@@ -134,7 +134,8 @@ def test_the_documented_slurm_command_runs_a_sweep_of_s5(slurm, mnist_root, tmp_
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *CPU_JOBS, "--walltime", "00:10:00", "--", "--seed", "1", "2"]
-        + ["--epochs", "1", "--max-batches", "2", "--data-root", str(mnist_root), "--out", str(tmp_path / "runs")],
+        + ["--epochs", "1", "--max-batches", "2", "--batch-size", "64", "--data-root", str(mnist_root)]
+        + ["--out", str(tmp_path / "runs")],
         cwd=tmp_path,
         env=env_for(slurm),
         capture_output=True,

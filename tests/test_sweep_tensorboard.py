@@ -32,6 +32,8 @@ def test_tensorboard_shows_a_3_seed_sweeps_runs_curves_and_one_hparams_row_per_r
             "2",
             "--max-batches",
             "2",
+            "--batch-size",
+            "64",
             "--out",
             str(tmp_path / "runs"),
         ],

@@ -75,10 +75,14 @@ def make_tensor_loaders(
     device: torch.device | str,
     seed: int | None = None,
     channels_last: bool = False,
-    test_batch_size: int = 1000,
+    test_batch_size: int | None = None,
     augment: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = seed_augment,
 ) -> tuple[TensorLoader, TensorLoader]:
-    """Train and test TensorLoaders on device; seed makes the shuffling and augmentation repeatable."""
+    """Train and test TensorLoaders on device; seed makes the shuffling and augmentation repeatable.
+
+    The test batches have the training batch size unless test_batch_size is given, as on the DataLoader path, so
+    max_batches caps the test pass at the same images on both paths.
+    """
     device = torch.device(device)
     train_x, train_y, test_x, test_y = load_mnist_tensors(root, device)
     generator = torch.Generator(device=device)
@@ -89,5 +93,5 @@ def make_tensor_loaders(
     train = TensorLoader(
         train_x, train_y, batch_size, train=True, generator=generator, channels_last=channels_last, augment=augment
     )
-    test = TensorLoader(test_x, test_y, test_batch_size, train=False, channels_last=channels_last)
+    test = TensorLoader(test_x, test_y, test_batch_size or batch_size, train=False, channels_last=channels_last)
     return train, test
