@@ -125,16 +125,25 @@ def parameters_first_line(notebook: Path) -> str:
 
 
 def wait_for_run_all(page, seconds: float) -> None:
-    """Until every code cell shows an execution count ([n]:) and the kernel is idle."""
+    """Until the kernel is idle and every code cell shows an execution count ([n]:), or a cell's error stopped
+    Run All (the caller reports the error output)."""
     page.wait_for_function(
         """() => {
             const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
             const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
-            return idle && prompts.length && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+            const error = document.querySelector(".jp-OutputArea-output[data-mime-type$='jupyter.error']");
+            return idle && prompts.length && (error || prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim())));
         }""",
         timeout=seconds * 1000,
         polling=1000,
     )
+
+
+def run_all_state(page) -> str:
+    """What the page shows when Run All did not finish: the kernel's status and the cells' prompts."""
+    status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+    prompts = [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_text_contents()]
+    return f"kernel status {status!r}, prompts {prompts}"
 
 
 def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
@@ -197,7 +206,12 @@ def test_run_all_in_jupyterlab_as_a_student_does(lab, running, notebook):
     page, problem = running[notebook.name]
     assert problem is None, problem
     try:
-        wait_for_run_all(page, RUN_ALL_SECONDS)
+        try:
+            wait_for_run_all(page, RUN_ALL_SECONDS)
+        except playwright.TimeoutError:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{notebook.stem}-unfinished.png"), full_page=True)
+            pytest.fail(f"Run All did not finish in {RUN_ALL_SECONDS} s: {run_all_state(page)}")
 
         bad = page.locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
