@@ -31,8 +31,9 @@ pytest.importorskip("papermill", reason="the notebook tools are in the test extr
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_PREINSTALLS = ("torch", "torchvision", "numpy", "matplotlib", "tqdm", "ipykernel", "tensorboard")
 NOT_SHARED = {"pip", "s5utils"}
-SMOKE = ["-p", "epochs", "2", "-p", "max_batches", "2", "-p", "batch_size", "64", "-p", "num_workers", "0"]
-DRIVE_RUN = ["-p", "epochs", "3", *SMOKE[3:], "-p", "save_to_drive", "True"]
+SHORT = ["-p", "max_batches", "2", "-p", "batch_size", "64", "-p", "num_workers", "0"]
+SMOKE = ["-p", "epochs", "2", *SHORT]
+DRIVE_RUN = ["-p", "epochs", "3", *SHORT, "-p", "save_to_drive", "True"]
 
 STANDIN_DRIVE = '''"""Stand-in for Colab's google.colab.drive: mount(path) makes path/MyDrive, only under
 $COLAB_LIKE_ROOT."""

@@ -124,26 +124,28 @@ def parameters_first_line(notebook: Path) -> str:
     return "".join(cell["source"]).splitlines()[0].strip()
 
 
-def wait_for_run_all(page, seconds: float) -> None:
+def wait_for_run_all(page, seconds: float, name: str) -> None:
     """Until the kernel is idle and every code cell shows an execution count ([n]:), or a cell's error stopped
-    Run All (the caller reports the error output)."""
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
-            const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
-            const error = document.querySelector(".jp-OutputArea-output[data-mime-type$='jupyter.error']");
-            return idle && prompts.length && (error || prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim())));
-        }""",
-        timeout=seconds * 1000,
-        polling=1000,
-    )
-
-
-def run_all_state(page) -> str:
-    """What the page shows when Run All did not finish: the kernel's status and the cells' prompts."""
-    status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
-    prompts = [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_text_contents()]
-    return f"kernel status {status!r}, prompts {prompts}"
+    Run All (the caller reports the error output). Past seconds: a full-page screenshot, and a failure naming the
+    kernel's status and the cells' prompts."""
+    try:
+        page.wait_for_function(
+            """() => {
+                const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+                const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+                const error = document.querySelector(".jp-OutputArea-output[data-mime-type$='jupyter.error']");
+                const numbered = prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+                return idle && prompts.length && (error || numbered);
+            }""",
+            timeout=seconds * 1000,
+            polling=1000,
+        )
+    except playwright.TimeoutError:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{name}-unfinished.png"), full_page=True)
+        status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+        prompts = [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_text_contents()]
+        pytest.fail(f"Run All did not finish in {seconds} s: kernel status {status!r}, prompts {prompts}")
 
 
 def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
@@ -206,12 +208,7 @@ def test_run_all_in_jupyterlab_as_a_student_does(lab, running, notebook):
     page, problem = running[notebook.name]
     assert problem is None, problem
     try:
-        try:
-            wait_for_run_all(page, RUN_ALL_SECONDS)
-        except playwright.TimeoutError:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{notebook.stem}-unfinished.png"), full_page=True)
-            pytest.fail(f"Run All did not finish in {RUN_ALL_SECONDS} s: {run_all_state(page)}")
+        wait_for_run_all(page, RUN_ALL_SECONDS, notebook.stem)
 
         bad = page.locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"

@@ -194,8 +194,9 @@ def sweep_s5(
 
 def test_two_worker_processes_give_the_serial_sweeps_numbers_at_the_same_thread_count(mnist_root, tmp_path):
     # The thread count each kernel saw is read from its manifest; equal numbers then show that nothing else (seed,
-    # data order, worker process) differs between a parallel and a serial sweep. 2 batches of 64 are too few for
-    # 1 and 2 threads to give different losses (`python benchmarks/sweep_threads.py` shows when they do).
+    # data order, worker process) differs between a parallel and a serial sweep. The numbers alone would not show
+    # the thread count: `python benchmarks/sweep_threads.py` found 1 and 2 threads equal after 4 batches of 512
+    # and different after 10.
     parallel, folder = sweep_s5(tmp_path, mnist_root, "--workers", "2")
     # The serial reference is seed 2 alone: the seed a second worker process took, at half the cost of both.
     _, serial_folder = sweep_s5(tmp_path, mnist_root, "--workers", "1", "--torch-threads", "1", seeds=("2",))
