@@ -144,8 +144,7 @@ def wait_for_run_all(page, seconds: float, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{name}-unfinished.png"), full_page=True)
         status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
-        prompts = [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_text_contents()]
-        pytest.fail(f"Run All did not finish in {seconds} s: kernel status {status!r}, prompts {prompts}")
+        pytest.fail(f"Run All did not finish in {seconds} s: kernel status {status!r}, {prompts_and_status(page)}")
 
 
 def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
@@ -160,12 +159,34 @@ def tensorboard_runs(frame_url: str, seconds: float = 60) -> list[str]:
         time.sleep(1)
 
 
+# The kernel as a student sees it before clicking Run All: idle in the notebook's toolbar and in the status bar
+# ("Python 3 (ipykernel) | Idle"), both for 1.5 s on end. The toolbar alone is not enough: its indicator reads idle
+# while the status bar still says "No Kernel | Initializing" or "Connecting", and a Run All clicked before a kernel
+# is attached clears every cell and runs none of them, silently (what hung S8 in 2 of 5 full runs).
+KERNEL_READY = """() => {
+    const toolbar = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+    const bar = document.querySelector('#jp-main-statusbar');
+    const idle = toolbar && bar && /\\|\\s*Idle/.test(bar.textContent);  // "Python 3 (ipykernel) | Idle"
+    if (!idle) { window.s5IdleSince = null; return false; }
+    window.s5IdleSince = window.s5IdleSince || Date.now();
+    return Date.now() - window.s5IdleSince >= 1500;
+}"""
+# Run All queues every code cell at once: a cell shows [*]: (queued or running) right after the click.
+RUN_STARTED = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+    .some(p => p.textContent.trim() === '[*]:')"""
+
+
+def prompts_and_status(page) -> str:
+    """The cells' prompts and the status bar's text, for a failure message."""
+    prompts = [p.strip() for p in page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_text_contents()]
+    return f"status bar {page.locator('#jp-main-statusbar').text_content()!r}, prompts {prompts}"
+
+
 def open_and_run_all(page, url: str, notebook: Path) -> str | None:
     """Open notebook as a student does, set a tiny run, Run > Run All Cells; None, or what went wrong on opening."""
     # A workspace per notebook: the pages run side by side, each with its own tabs.
     page.goto(f"{url}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}?reset&token={TOKEN}")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true", timeout=120_000)
-    page.wait_for_timeout(1500)  # the kernel's info reply rewrites the metadata it disagrees with
+    page.wait_for_function(KERNEL_READY, timeout=120_000, polling=100)  # the kernel info reply has rewritten metadata
     if "jp-mod-dirty" in page.locator(".lm-TabBar-tab.jp-mod-current").get_attribute("class"):
         return (
             f"JupyterLab marks {notebook.name} modified as it opens it: compare its metadata with what "
@@ -177,8 +198,15 @@ def open_and_run_all(page, url: str, notebook: Path) -> str | None:
     parameters.locator(".cm-content").click()
     page.keyboard.press("Control+End")
     page.keyboard.insert_text(TINY_RUN)
+    page.wait_for_function(KERNEL_READY, timeout=60_000, polling=100)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    try:
+        page.wait_for_function(RUN_STARTED, timeout=60_000, polling=100)
+    except playwright.TimeoutError:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"jupyterlab-{notebook.stem}-not-started.png"), full_page=True)
+        return f"Run > Run All Cells queued no cell of {notebook.name} in 60 s: {prompts_and_status(page)}"
     return None
 
 
