@@ -7,7 +7,7 @@ import json
 import sys
 
 from s5utils.app.cli import add_app_parser
-from s5utils.config import RECIPE_DEFAULTS, ConfigError, TrainConfig, make_config
+from s5utils.config import RECIPE_DEFAULTS, RESUMABLE, ConfigError, TrainConfig, make_config
 from s5utils.sweep.cli import add_sweep_parser, run_sweep_command
 
 DEFAULTS = TrainConfig()
@@ -49,8 +49,13 @@ TRAIN_FLAGS = [  # (flag, config name, help)
     ),
     ("--channels-last", "channels_last", "auto (on except MPS), on or off"),
     ("--compile", "compile", "torch.compile mode: off, default, reduce-overhead, max-autotune"),
+    (
+        "--checkpoint-seconds",
+        "checkpoint_seconds",
+        "also checkpoint inside an epoch every N seconds, for cluster jobs shorter than an epoch",
+    ),
 ]
-RESUME_FLAGS = [f for f in TRAIN_FLAGS if f[1] in ("epochs", "num_workers", "data_root", "device")]
+RESUME_FLAGS = [f for f in TRAIN_FLAGS if f[1] in RESUMABLE]
 
 
 class Parser(argparse.ArgumentParser):

@@ -19,6 +19,9 @@ RECIPE_DEFAULTS = {
     "fast": {"epochs": 6, "batch_size": 128, "lr": 0.1, "momentum": 0.9},  # lr: OneCycleLR peak; Nesterov momentum
 }
 
+# What may change when a run is resumed; everything else would make it a different run.
+RESUMABLE = ("epochs", "num_workers", "data_root", "device", "checkpoint_seconds")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -42,6 +45,7 @@ class TrainConfig:
     amp: str = "auto"  # autocast: auto = bf16 on CUDA, AMX or AVX512_BF16 CPUs, else off; bf16, fp16 (CUDA)
     channels_last: str = "auto"  # auto = on (measured faster on CPU), on, off
     compile: str = "off"  # torch.compile mode: off, default, reduce-overhead, max-autotune
+    checkpoint_seconds: float | None = None  # also checkpoint inside an epoch this often (jobs shorter than an epoch)
 
     def __post_init__(self) -> None:
         for name, value in RECIPE_DEFAULTS.get(self.recipe, {}).items():
@@ -74,6 +78,10 @@ RANGES = {
     "compile": (
         lambda v: v in ("off", "default", "reduce-overhead", "max-autotune"),
         "off, default, reduce-overhead or max-autotune",
+    ),
+    "checkpoint_seconds": (
+        lambda v: v is None or 0 < v < math.inf,
+        "a number of seconds > 0, or None to checkpoint after each epoch only",
     ),
 }
 KIND_WORDS = {"bool": "True or False", "int": "an integer", "float": "a number", "str": "a string"}
@@ -158,6 +166,12 @@ def make_config(**params) -> TrainConfig:
         value = getattr(config, name)
         if not ok(value):
             raise ConfigError(f"{name} must be {allowed}, got {value!r}", name)
+    if config.checkpoint_seconds is not None and config.data_path == "loader":
+        raise ConfigError(
+            "checkpoint_seconds needs data_path 'tensor' (or 'auto'): the DataLoader cannot say where it is in an "
+            "epoch; leave checkpoint_seconds at None to checkpoint after each epoch",
+            "checkpoint_seconds",
+        )
     _check_device_exists(config.device)
     return config
 

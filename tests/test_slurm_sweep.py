@@ -80,6 +80,16 @@ def test_cpu_jobs_ask_for_no_gpu():
     assert "--gres" not in script and "--resources" not in script
 
 
+def test_only_starts_that_get_a_run_no_further_count_against_max_starts():
+    from s5utils.sweep.watch import starts_in_a_row, where
+
+    assert starts_in_a_row([(0, 0), (0, 9), (0, 20), (1, 5)]) == 1  # each start began further on
+    assert starts_in_a_row([(0, 0), (1, 5), (1, 5), (1, 5)]) == 3
+    assert [where(c) for c in [(0, 0), (1, 0), (1, 5)]] == ["from scratch", "after epoch 1", "in epoch 2 after batch 5"]
+    tool = load_tool()
+    assert [tool.checkpoint_every(tool.lifetime(w)[0]) for w in (60, 600, 7200)] == [12, 120, 600]
+
+
 def test_slurm_times_and_the_worker_lifetime_they_give():
     tool = load_tool()
     assert [tool.seconds(t) for t in ("30", "1:30", "00:01:00", "02:00:00", "1-0", "1-01:02:03")] == [
@@ -278,5 +288,7 @@ def test_workers_that_leave_for_good_fail_the_run_then_stop_the_sweep(tmp_path, 
         retire.join()
     [manifest] = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*-sweep/*/manifest.json")]
     assert manifest["status"] == "failed" and manifest["attempts"] == 1
-    assert manifest["error"].startswith("its worker left mid-run 1 time(s), the limit (--max-starts 1)")
+    assert manifest["error"].startswith(
+        "its worker left mid-run 1 time(s) in a row from scratch, the limit (--max-starts 1)"
+    )
     assert seconds < 30, f"{seconds:.1f} s from the worker's leaving to the sweep's stop"

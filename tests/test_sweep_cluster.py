@@ -67,6 +67,38 @@ def marker(state):
 with s5utils.RunFolder(run_path, config, resume=resume_from is not None) as run:
     s5utils.fit(state, epochs, callbacks=[run, s5utils.EpochProgress(epochs), marker], progress=False)
 """
+# The same run on the tensor path with a checkpoint after every optimizer step (checkpoint_seconds): a marker per
+# step (seed, step, kernel pid; holding its worker's pid) after the checkpoint, then seed // 100 seconds of sleep.
+INSIDE_EPOCH_BODY = """\
+import os, pathlib, time
+import torch
+import s5utils
+from s5utils.data.tensor_loader import TensorLoader
+config = s5utils.make_config(seed=seed, epochs=epochs, device="cpu", checkpoint_seconds=0.001)
+run_path, resume_from = s5utils.open_run(config, run_dir)
+s5utils.set_seed(seed)
+data = torch.Generator().manual_seed(0)
+images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8, generator=data)
+labels = torch.randint(0, 10, (64,), generator=data)
+train = TensorLoader(images, labels, 16, train=True, generator=torch.Generator().manual_seed(seed))
+model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+state = s5utils.TrainingState(model, torch.optim.SGD(model.parameters(), lr=0.1), train,
+                              TensorLoader(images, labels, 16, train=False), "cpu")
+if resume_from is not None:
+    state.restore(resume_from)
+
+class Marker:
+    def checkpoint_if_due(self, state):
+        name = f"seed{seed}-step{state.step}-pid{os.getpid()}"
+        pathlib.Path(os.environ["S5_TEST_MARKERS"], name).write_text(str(os.getppid()))
+        time.sleep(seed // 100)
+
+    def __call__(self, state):
+        pass
+
+with s5utils.RunFolder(run_path, config, resume=resume_from is not None) as run:
+    s5utils.fit(state, epochs, callbacks=[run, s5utils.EpochProgress(epochs), Marker()], progress=False)
+"""
 # A kernel that dies before answering the first time it is started (as a ZMQ port clash or a start timeout
 # would leave it), and starts normally after that.
 FLAKY_KERNEL = """\
@@ -346,6 +378,42 @@ def test_a_run_whose_worker_is_killed_after_epoch_1_continues_from_its_checkpoin
     assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
     assert {"model.pt", "checkpoint.pt"} <= {p.name for p in (folder / "01-seed201").iterdir()}
     assert not list(folder.glob(".*"))  # the attempts' folders are gone once the run's folder is written
+
+
+def test_a_run_whose_worker_is_killed_inside_an_epoch_continues_from_its_next_batch(cluster, tmp_path, capsys):
+    from distributed import Client
+
+    from s5utils.sweep import sweep
+
+    def kill_after_step_2():  # the worker process running the kernel that just checkpointed step 2 of 4 in epoch 1
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            for marker in cluster["markers"].glob("seed202-step2-*"):
+                if marker.read_text():
+                    os.kill(int(marker.read_text()), signal.SIGKILL)
+                    killed.append(marker.name)
+            time.sleep(0.1)
+
+    killed = []
+    notebook = write_tiny_notebook(tmp_path / "inside.ipynb", INSIDE_EPOCH_BODY)
+    killer = threading.Thread(target=kill_after_step_2)
+    killer.start()
+    with Client(cluster["address"], timeout=30) as client:  # seed 202: 2 s after each step
+        folder, rows = sweep({"seed": [202]}, {"epochs": 2}, str(tmp_path / "runs"), notebook, client=client)
+    killer.join()
+    out = capsys.readouterr().out
+    assert killed, "the run never reached step 2"
+    assert [(row["status"], row["attempts"]) for row in rows] == [("completed", 2)]
+    manifest = manifests(folder)["01-seed202"]
+    assert [(r["after_epoch"], r["then_batches"]) for r in manifest["resumed"]] == [(0, 2)]
+    assert "01-seed202: retried with the checkpoint an earlier attempt wrote in epoch 1 after batch 2" in out
+    # Steps 1 and 2 ran once, in the killed worker's kernel; steps 3 to 8 in another kernel.
+    kernels = {}
+    for marker in cluster["markers"].glob("seed202-step*"):
+        kernels.setdefault(marker.name.split("-")[2], []).append(int(marker.name.split("-")[1][4:]))
+    assert sorted(sorted(steps) for steps in kernels.values()) == [[1, 2], [3, 4, 5, 6, 7, 8]]
+    record = json.loads((folder / "01-seed202" / "metrics.json").read_text())
+    assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
 
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):

@@ -6,7 +6,9 @@
 Everything after `--` is the sweep's own flags (docs/cli.md); this script adds --scheduler (its cluster's),
 --gpus-per-run, --torch-threads, --worker-timeout and --max-starts (flags after `--` win). Each job's worker
 leaves before the walltime (--lifetime) and a new job replaces it while runs remain; a run whose job ended
-(walltime, preemption, scancel) runs again on another. Needs the optional extra: pip install -e '.[slurm]'.
+(walltime, preemption, scancel) runs again on another, from its last checkpoint: S5.ipynb checkpoints inside
+its epochs too (--checkpoint-seconds, a quarter of a worker's life unless given), so jobs shorter than an epoch
+still finish the run. Needs the optional extra: pip install -e '.[slurm]'.
 """
 
 import argparse
@@ -47,6 +49,17 @@ def lifetime(walltime_s: int) -> tuple[int, int]:
     """
     stagger = min(walltime_s // 20, 300)
     return max(1, walltime_s - 2 * stagger - min(walltime_s // 10, 60)), stagger
+
+
+def checkpoint_every(life: int) -> int:
+    """Seconds between checkpoints inside an epoch: a quarter of a worker's life (12 s of 48 s), at most 10 min,
+    so a run loses at most that much training when its job ends."""
+    return max(1, min(life // 4, 600))
+
+
+# Sweep flags that rule out adding --checkpoint-seconds: given already, other notebooks (they may not declare it),
+# or no grid at all.
+OWN_CHECKPOINTS = ("--checkpoint-seconds", "--notebook", "--resume", "--report-from")
 
 
 def duration(total: int) -> str:
@@ -131,7 +144,11 @@ def parser() -> argparse.ArgumentParser:
         help="give up when no job has run a worker for this long, at the start or later (default 600)",
     )
     parser.add_argument(
-        "--max-starts", type=int, default=5, help="fail a run whose job ended mid-run this many times (default 5)"
+        "--max-starts",
+        type=int,
+        default=5,
+        help="fail a run whose job ended mid-run this many times in a row without getting past its checkpoint "
+        "(default 5)",
     )
     parser.add_argument("--partition", help="Slurm partition (default: the cluster's)")
     parser.add_argument("--print-job-script", action="store_true", help="print the batch script and stop")
@@ -168,12 +185,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {why}", file=sys.stderr)
             return 1
         life, stagger = args.lifetime
+        if not any(flag in sweep_args for flag in OWN_CHECKPOINTS):
+            sweep_args = [*sweep_args, "--checkpoint-seconds", str(checkpoint_every(life))]
         print(
             f"Slurm: {args.jobs} job(s) at a time, walltime {args.walltime}; each worker leaves after {duration(life)}"
             + (f" +- {duration(stagger)}" if stagger else "")
             + f" and a new job replaces it while runs remain; {args.queue_timeout} s without one stops the sweep",
             flush=True,
         )
+        if "--checkpoint-seconds" in sweep_args:
+            every = sweep_args[sweep_args.index("--checkpoint-seconds") + 1]
+            print(f"Runs also checkpoint every {every} s inside an epoch: a job's end loses at most that", flush=True)
         cluster.adapt(minimum_jobs=args.jobs, maximum_jobs=args.jobs)
         deadline = time.monotonic() + args.queue_timeout
         from s5utils.cli import main as s5utils_main  # while the jobs start: the sweep begins when a worker joins

@@ -31,6 +31,8 @@ class TensorLoader:
     Iterating draws a new permutation (and new augmentation parameters) from `generator`, which must live
     on the images' device; a seeded generator gives the same batches run after run. Nothing leaves the device.
     `augment(uint8 batch, generator) -> normalized float batch` is the seed's transform unless given.
+    A training loader knows where it is in its pass (state_dict()), so a checkpoint inside an epoch can continue
+    that pass with the same batches (load_state_dict(), then iterate).
     """
 
     def __init__(
@@ -50,14 +52,36 @@ class TensorLoader:
             raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.train, self.generator, self.channels_last, self.augment = train, generator, channels_last, augment
+        self._pass_start: torch.Tensor | None = None  # the generator's state when the current pass drew its order
+        self._next_batch = 0  # the batch the current pass yields next
+        self._continue: dict | None = None  # a pass to continue, from load_state_dict()
+
+    def state_dict(self) -> dict:
+        """Where the current training pass is: the generator's state before it drew the pass's order, the next
+        batch and the generator's state now (after the last batch yielded was augmented)."""
+        if self.generator is None:
+            raise ValueError("a TensorLoader without a generator cannot say where its pass is: give it one")
+        return {"pass_start": self._pass_start, "next_batch": self._next_batch, "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Make the next iteration continue the pass state_dict() described, from its next batch."""
+        self._continue = state
 
     def __len__(self) -> int:
         return (len(self.images) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.images)
-        order = torch.randperm(n, generator=self.generator, device=self.images.device) if self.train else None
-        for start in range(0, n, self.batch_size):
+        n, resume, self._continue = len(self.images), self._continue, None
+        order, first = None, 0
+        if self.train:
+            if resume is not None:
+                self.generator.set_state(resume["pass_start"])  # the same order as the interrupted pass
+            self._pass_start = self.generator.get_state() if self.generator is not None else None
+            order = torch.randperm(n, generator=self.generator, device=self.images.device)
+            if resume is not None:
+                self.generator.set_state(resume["generator"])  # the augmentation goes on where it stopped
+                first = resume["next_batch"]
+        for index, start in enumerate(range(first * self.batch_size, n, self.batch_size), first):
             if order is None:
                 x, y = self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
             else:
@@ -66,6 +90,7 @@ class TensorLoader:
             x = self.augment(x, self.generator) if self.train else normalize(x)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
+            self._next_batch = index + 1
             yield x, y
 
 

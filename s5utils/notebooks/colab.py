@@ -11,8 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from s5utils.config import TrainConfig
-from s5utils.runs.recipe_runner import RESUMABLE
+from s5utils.config import RESUMABLE, TrainConfig
 from s5utils.runs.records import claim_run_dir, read_record
 from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from s5utils.atomic import atomic_save
@@ -13,7 +14,7 @@ from s5utils.compat import refuses_module_at
 from s5utils.config import TrainConfig
 from s5utils.runs.records import RunClock, RunRecorder, claim_run_dir
 from s5utils.runs.tensorboard_log import TensorBoardLogger
-from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, load_checkpoint
+from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, CheckpointError, load_checkpoint
 from s5utils.training.loop import NonFiniteLossError
 
 
@@ -28,6 +29,8 @@ class RunFolder:
     how the run ended: completed (with training_plot.png and model.pt), or interrupted / failed, with a line
     on stderr saying what was kept and how to continue. resume=True continues the folder's earlier run (its
     state restored from the folder's checkpoint); otherwise a folder that holds a run's files is refused.
+    With config.checkpoint_seconds, checkpoint_if_due(state), called after every optimizer step, also saves
+    the epoch under way (fit() calls it; a loop of one's own passes it to state.train_epoch(after_step=...)).
     """
 
     @refuses_module_at(
@@ -48,6 +51,10 @@ class RunFolder:
         self.clock = RunClock()  # metrics.json's started_at and wall_seconds count from here, not epoch 1's end
         self.recorder: RunRecorder | None = None
         self.state = None  # the TrainingState, from the first epoch on
+        self.saved_at = time.monotonic()  # when the last checkpoint was written (or this folder opened)
+        self.saved_inside: tuple[int, int] | None = None  # (epoch, batches) of the last checkpoint inside an epoch
+        # Where the checkpoint this run continues from stopped inside an epoch: metrics.json's "resumed" says so.
+        self.resumed_inside = resumed_inside(self.run_dir) if resume else None
 
     @property
     def record(self) -> dict:
@@ -61,6 +68,8 @@ class RunFolder:
         self.recorder = RunRecorder(
             self.run_dir, self.config.to_dict(), state.device, history=earlier, started=self.clock
         )
+        if self.resumed_inside is not None:
+            self.record["resumed"][-1]["then_batches"] = self.resumed_inside[1]
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
         # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
         self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
@@ -74,6 +83,21 @@ class RunFolder:
             self.tensorboard(state)
             self.checkpointer(state)
             self.recorder.epoch_end(state.history)
+        self.saved_at, self.saved_inside = time.monotonic(), None
+
+    def checkpoint_if_due(self, state) -> None:
+        """After an optimizer step, with config.checkpoint_seconds: checkpoint the epoch under way when that long
+        has passed since the last checkpoint, and once its training pass is done (before the test pass), so a job
+        that ends inside an epoch loses at most that much training; the resumed run continues it bit for bit."""
+        every = self.config.checkpoint_seconds
+        if every is None or state.partial is None:
+            return
+        pass_done = state.partial.batches >= state.steps_per_epoch
+        if not pass_done and time.monotonic() - self.saved_at < every:
+            return
+        with hold_interrupts():
+            self.checkpointer(state)
+        self.saved_at, self.saved_inside = time.monotonic(), (state.partial.epoch, state.partial.batches)
 
     def final_evaluation(self, state) -> dict | None:
         """The recipe's extra last evaluation (the fast recipe's test-time augmentation), recorded as final_tta."""
@@ -103,7 +127,7 @@ class RunFolder:
                     atomic_save(self.state.model.state_dict(), self.run_dir / "model.pt")
             elif status == "interrupted":
                 self.recorder.finish(status, "KeyboardInterrupt")
-                report(how_to_continue(self.run_dir, history, "Interrupted"))
+                report(how_to_continue(self.run_dir, history, "Interrupted", inside=self.saved_inside))
             elif issubclass(exc_type, NonFiniteLossError):
                 self.recorder.finish(
                     status,
@@ -118,6 +142,15 @@ class RunFolder:
         finally:
             self.tensorboard.close()
         return False  # the exception, if any, goes on
+
+
+def resumed_inside(run_dir: Path) -> tuple[int, int] | None:
+    """(epoch, batches) where the run folder's checkpoint stopped inside an epoch; None between epochs or if none."""
+    try:
+        partial = load_checkpoint(run_dir).get("partial")
+    except CheckpointError:
+        return None
+    return (partial["epoch"], partial["batches"]) if partial else None
 
 
 @contextlib.contextmanager
@@ -137,11 +170,17 @@ def hold_interrupts():
             signal.raise_signal(signal.SIGINT)  # now the restored handler acts on it, whatever it is
 
 
-def how_to_continue(run_dir: Path, history: list[dict], what: str, resume: bool = True) -> str:
-    """The line that says what a stopped run kept and, if it can, how to continue it."""
-    if not history:
+def how_to_continue(
+    run_dir: Path, history: list[dict], what: str, resume: bool = True, inside: tuple[int, int] | None = None
+) -> str:
+    """The line that says what a stopped run kept and, if it can, how to continue it; inside: (epoch, batches) of
+    a checkpoint taken inside an epoch after the last finished one."""
+    if inside is not None and resume:
+        kept = f"{what}: {run_dir} keeps {CHECKPOINT_NAME} of epoch {inside[0]} after batch {inside[1]}"
+    elif not history:
         return f"{what} before the first epoch finished: {run_dir} has no checkpoint yet; start the run again"
-    kept = f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} of epoch {len(history)}"
+    else:
+        kept = f"{what}: {run_dir} keeps metrics.json, training_plot.png and {CHECKPOINT_NAME} of epoch {len(history)}"
     if not resume:
         return kept + " (the last good epoch)"
     return f"{kept}; continue with `python -m s5utils resume {run_dir}` or s5utils.resume_run({str(run_dir)!r})"

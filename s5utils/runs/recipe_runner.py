@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from s5utils.config import ConfigError, TrainConfig, make_config
+from s5utils.config import RESUMABLE, ConfigError, TrainConfig, make_config
 from s5utils.data.mnist import make_loaders, mnist_datasets
 from s5utils.data.tensor_loader import make_tensor_loaders
 from s5utils.device import get_device, set_deterministic, set_seed
@@ -19,9 +19,6 @@ from s5utils.training.loop import fit, steps_per_epoch
 from s5utils.training.recipes import build_recipe, train_augmentation
 from s5utils.training.speed import resolve_speed
 from s5utils.training.state import TrainingState
-
-# What may change when a run is resumed; everything else would make it a different run.
-RESUMABLE = ("epochs", "num_workers", "data_root", "device")
 
 
 def run_recipe(
@@ -49,7 +46,7 @@ def run_seed_recipe(
 def resume_run(run_dir: str | os.PathLike, **overrides) -> tuple[Path, list[dict]]:
     """Continue a run from its checkpoint.pt (model, optimizer, scheduler, RNGs, history); returns (run_dir, history).
 
-    overrides may change epochs (to train longer), num_workers, data_root or device; with none, the
+    overrides may change epochs (to train longer), num_workers, data_root, device or checkpoint_seconds; with none, the
     finished run matches an uninterrupted one bit for bit on the same device.
     """
     file = checkpoint_path(run_dir)

@@ -84,8 +84,8 @@ def add_sweep_parser(commands, default_text) -> argparse.ArgumentParser:
         "--max-starts",
         type=positive_int,
         metavar="N",
-        help="on a cluster: fail a run whose worker left mid-run N times, as batch jobs shorter than a run "
-        "would make it (default: no limit)",
+        help="on a cluster: fail a run whose worker left mid-run N times in a row without getting it past its "
+        "checkpoint, as batch jobs too short for a run would make it (default: no limit)",
     )
     sweep.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's own)")
     sweep.add_argument("--resume", metavar="SWEEP_DIR", help="run only the runs of this sweep that have no folder yet")

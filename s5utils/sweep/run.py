@@ -25,7 +25,7 @@ from s5utils.sweep.cluster import SweepError, check_versions, default_workers, o
 from s5utils.sweep.plan import check_declared, find_notebooks, grid, plan_runs
 from s5utils.sweep.results import write_report
 from s5utils.sweep.task import EVENT_TOPIC, attempt_folders, run_notebook_task
-from s5utils.sweep.watch import as_finished
+from s5utils.sweep.watch import as_finished, where
 
 ATTEMPTS = 3  # a run survives ATTEMPTS - 1 deaths of its worker (on the local cluster)
 
@@ -98,7 +98,8 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
     from distributed import KilledWorker
 
     names = {run["run_id"]: run["name"] for run in runs}
-    starts: dict[str, list] = {run["run_id"]: [] for run in runs}
+    starts: dict[str, list] = {run["run_id"]: [] for run in runs}  # the workers each run started on, in order
+    checkpoints: dict[str, list] = {run["run_id"]: [] for run in runs}  # and the checkpoint each start began from
 
     def on_event(event) -> None:
         message = event[1]
@@ -106,6 +107,7 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
             return
         if message["kind"] == "start":
             starts[message["run_id"]].append(message.get("worker"))
+            checkpoints[message["run_id"]].append(tuple(message.get("checkpoint") or (0, 0)))
         elif message["kind"] == "progress":
             say(f"{names[message['run_id']]}: {message['line']}")
 
@@ -126,7 +128,9 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
         ): run
         for run in runs
     }
-    finished = as_finished(client, futures, starts, options.get("worker_timeout"), options.get("max_starts"))
+    finished = as_finished(
+        client, futures, starts, options.get("worker_timeout"), options.get("max_starts"), checkpoints
+    )
     try:
         for done, (future, given_up) in enumerate(finished, start=1):
             run = futures[future]
@@ -158,7 +162,10 @@ def execute_plan(client, folder: Path, runs: list[dict], notebooks: dict[str, by
                 + (f", test accuracy {accuracy:.2f}%" if accuracy is not None else "")
                 + (f" ({result['error']})" if result["error"] else "")
                 + f"; {attempts} attempt(s), worker {result['manifest'].get('worker') or '-'}"
-                + "".join(f", resumed after epoch {r['after_epoch']}" for r in result["manifest"].get("resumed", []))
+                + "".join(
+                    f", resumed {where((r['after_epoch'], r.get('then_batches', 0)))}"
+                    for r in result["manifest"].get("resumed", [])
+                )
                 + ("" if written else "; a folder already held it, kept")
             )
     finally:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from s5utils.notebooks.execute import execute_notebook
 from s5utils.sweep.cluster import threads_per_run
+from s5utils.sweep.watch import where
 from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
 EVENT_TOPIC = "s5utils-sweep"
@@ -121,19 +122,26 @@ def new_attempt(sweep_dir: str | os.PathLike | None, name: str) -> Path | None:
         return None
 
 
-def carry_over(attempt: Path, name: str) -> int | None:
-    """Copy the run folder of the earlier attempt that got furthest (its checkpoint's epoch) into attempt, less its
-    model.pt and executed notebook; returns that epoch, None when no earlier attempt left a readable checkpoint."""
-    furthest, epoch = None, 0
+def checkpoint_progress(folder: Path) -> tuple[int, int]:
+    """(finished epochs, batches of the next one) the folder's checkpoint holds; (0, 0) without a readable one."""
+    try:
+        saved = load_checkpoint(folder / CHECKPOINT_NAME)
+    except CheckpointError:  # none: that attempt never checkpointed
+        return 0, 0
+    partial = saved.get("partial")  # a checkpoint inside an epoch (checkpoint_seconds)
+    return saved["epoch"], partial["batches"] if partial else 0
+
+
+def carry_over(attempt: Path, name: str) -> tuple[int, int] | None:
+    """Copy the run folder of the earlier attempt that got furthest (its checkpoint's epoch, then batches into the
+    next) into attempt, less its model.pt and executed notebook; returns that progress, None when no earlier
+    attempt left a readable checkpoint."""
+    furthest, progress = None, (0, 0)
     for folder in attempt_folders(attempt.parent, name):
         if folder == attempt:
             continue
-        try:
-            saved = load_checkpoint(folder / CHECKPOINT_NAME)["epoch"]
-        except CheckpointError:  # none: that attempt never finished an epoch
-            continue
-        if saved > epoch:
-            furthest, epoch = folder, saved
+        if (saved := checkpoint_progress(folder)) > progress:
+            furthest, progress = folder, saved
     if furthest is None:
         return None
     # Without model.pt the run counts as unfinished, so a run killed after its last epoch is finished again;
@@ -145,7 +153,7 @@ def carry_over(attempt: Path, name: str) -> int | None:
         shutil.rmtree(attempt)
         attempt.mkdir()
         return None
-    return epoch
+    return progress
 
 
 def run_notebook_task(
@@ -166,7 +174,6 @@ def run_notebook_task(
     this worker sees it) the run folder is an attempt folder there, given the furthest earlier checkpoint.
     """
     identity = worker_identity(gpu_slots)
-    emit("start", run["run_id"], worker=identity["worker"])
     if torch_threads is None:
         try:
             from distributed import get_worker
@@ -180,14 +187,19 @@ def run_notebook_task(
     with tempfile.TemporaryDirectory(prefix=f"s5sweep-{run['run_id']}-") as tmp:
         source, run_dir = Path(tmp) / run["notebook"], new_attempt(sweep_dir, run["name"])
         source.write_bytes(notebook_bytes)
+        progress = None
         if run_dir is None:
             run_dir = Path(tmp) / "run"
             run_dir.mkdir()
-        elif (epoch := carry_over(run_dir, run["name"])) is not None:
+        else:
+            progress = carry_over(run_dir, run["name"])
+        # where this start begins: the submitter fails a run whose starts stop getting further (--max-starts)
+        emit("start", run["run_id"], worker=identity["worker"], checkpoint=list(progress or (0, 0)))
+        if progress is not None:
             emit(
                 "progress",
                 run["run_id"],
-                line=f"retried with the checkpoint an earlier attempt wrote after epoch {epoch}",
+                line=f"retried with the checkpoint an earlier attempt wrote {where(progress)}",
             )
         # The kernel inherits this process's environment; Dask workers run one task each (threads=1).
         os.environ.update({name: str(torch_threads) for name in THREAD_VARIABLES})

@@ -6,6 +6,8 @@ output it equals the seed's nll_loss.
 """
 
 import contextlib
+import dataclasses
+import itertools
 import math
 import sys
 import time
@@ -43,11 +45,26 @@ class NonFiniteLossError(FloatingPointError):
         )
 
 
-def _batches(loader, max_batches: int | None):
-    for batch_idx, batch in enumerate(loader):
-        if max_batches is not None and batch_idx >= max_batches:
-            return
-        yield batch_idx, batch
+@dataclasses.dataclass
+class EpochSoFar:
+    """A training pass's running totals: what a checkpoint inside epoch `epoch` keeps to finish it unchanged."""
+
+    epoch: int
+    lrs: list = dataclasses.field(default_factory=list)  # each parameter group's lr when the pass began
+    batches: int = 0  # optimizer steps taken in this pass
+    loss_sum: float = 0.0  # per-sample losses, summed
+    correct: int = 0
+    seen: int = 0
+    batch_log: list = dataclasses.field(default_factory=list)  # [loss, lr] of each batch
+
+    def result(self) -> dict:
+        """The pass's per-sample mean loss and accuracy (%), as train_one_epoch returns them."""
+        return {"train_loss": self.loss_sum / self.seen, "train_acc": 100 * self.correct / self.seen}
+
+
+def _batches(loader, max_batches: int | None, first: int = 0):
+    """(index, batch) from index `first` on; no batch past max_batches is made (making one draws random numbers)."""
+    return enumerate(itertools.islice(loader, None if max_batches is None else max(0, max_batches - first)), first)
 
 
 def steps_per_epoch(loader, max_batches: int | None = None) -> int:
@@ -83,21 +100,27 @@ def train_one_epoch(
     channels_last: bool = False,
     grad_scaler: torch.amp.GradScaler | None = None,
     batch_log: list | None = None,
+    so_far: EpochSoFar | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> dict:
     """Train for one pass over loader; returns the per-sample mean loss and accuracy (%).
 
     Raises NonFiniteLossError at the first nan/inf loss, before it reaches the weights.
     batch_scheduler.step() runs after every optimizer step (OneCycleLR); amp_dtype runs the forward pass
     under autocast; channels_last converts each batch; grad_scaler scales the loss (float16 autocast);
-    batch_log, a list, receives (loss, lr) of every batch.
+    batch_log, a list, receives (loss, lr) of every batch. so_far holds the running totals: given, the pass
+    continues from its batch count (loader positioned there) and it is kept current; after_step() runs after
+    every optimizer step, with the totals updated (a checkpoint there continues the pass unchanged).
     """
     model.train()
     total = steps_per_epoch(loader, max_batches)
-    loss_sum, correct, seen = 0.0, 0, 0
+    so_far = so_far if so_far is not None else EpochSoFar(epoch or 0)
+    if so_far.batches >= total:  # a pass a checkpoint saved as done: nothing left to train
+        return so_far.result()
     # The bar goes to stdout with the seed's other lines, so a notebook keeps them in one stream, in order.
     # The with-block closes the bar on any exit (Ctrl-C included), so tqdm never closes it at shutdown.
-    with tqdm(total=total, disable=not progress, file=sys.stdout) as bar:
-        for batch_idx, (x, y) in _batches(loader, max_batches):
+    with tqdm(total=total, initial=so_far.batches, disable=not progress, file=sys.stdout) as bar:
+        for batch_idx, (x, y) in _batches(loader, max_batches, so_far.batches):
             x, y = batch_to_device(x, device, channels_last), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with autocast_to(device, amp_dtype):
@@ -121,13 +144,17 @@ def train_one_epoch(
             if batch_log is not None:
                 batch_log.append((batch_loss, lr))
 
-            loss_sum += batch_loss * y.size(0)
-            correct += int(batch_correct)
-            seen += y.size(0)
-            accuracy = 100 * correct / seen
+            so_far.batches = batch_idx + 1
+            so_far.loss_sum += batch_loss * y.size(0)
+            so_far.correct += int(batch_correct)
+            so_far.seen += y.size(0)
+            so_far.batch_log.append([batch_loss, lr])
+            accuracy = 100 * so_far.correct / so_far.seen
             bar.set_description(f"Train: Loss={batch_loss:0.4f} Batch_id={batch_idx} Accuracy={accuracy:0.2f}")
             bar.update()
-    return {"train_loss": loss_sum / seen, "train_acc": 100 * correct / seen}
+            if after_step is not None:
+                after_step()
+    return so_far.result()
 
 
 @torch.no_grad()
@@ -164,9 +191,17 @@ def make_grad_scaler(speed, device: torch.device | str) -> torch.amp.GradScaler 
     return torch.amp.GradScaler(torch.device(device).type) if speed.amp_dtype == torch.float16 else None
 
 
-def announce_epoch(optimizer: torch.optim.Optimizer, epoch: int) -> float:
-    """Print the seed's `Adjusting learning rate of group i to …` and `Epoch k` lines; returns group 0's lr."""
-    lrs = [group["lr"] for group in optimizer.param_groups]
+def announce_epoch(optimizer, epoch: int) -> float:
+    """Print the seed's `Adjusting learning rate of group i to …` and `Epoch k` lines; returns group 0's lr.
+
+    optimizer may be a TrainingState: one that continues epoch `epoch` from a checkpoint inside it announces the
+    lrs that epoch began with (a per-batch schedule has moved them since), as the uninterrupted run did.
+    """
+    partial = getattr(optimizer, "partial", None)
+    if partial is not None and partial.epoch == epoch and partial.lrs:
+        lrs = list(partial.lrs)
+    else:
+        lrs = [group["lr"] for group in getattr(optimizer, "optimizer", optimizer).param_groups]
     for i, lr in enumerate(lrs):
         print(f"Adjusting learning rate of group {i} to {lr:.4e}.")
     print(f"Epoch {epoch}", flush=True)
@@ -195,12 +230,19 @@ def fit(state, epochs: int, callbacks: Sequence[Callback] = (), progress: bool =
     The loop notebooks/S5.ipynb writes out: for each epoch not yet done (a restored state continues after its
     last), train one epoch, evaluate, step the epoch scheduler, append the history row, then call each
     callback(state): checkpoint and records (RunFolder), progress line (EpochProgress), live figure (LiveCurves).
+    A callback with a checkpoint_if_due(state) method (RunFolder) is also called after every optimizer step.
     """
     print(state.speed.describe(), flush=True)
+    due = [callback.checkpoint_if_due for callback in callbacks if hasattr(callback, "checkpoint_if_due")]
+
+    def after_step(state) -> None:
+        for checkpoint_if_due in due:
+            checkpoint_if_due(state)
+
     for epoch in range(state.epoch + 1, epochs + 1):
-        lr = announce_epoch(state.optimizer, epoch)
+        lr = announce_epoch(state, epoch)
         start = time.perf_counter()
-        train = state.train_epoch(progress)
+        train = state.train_epoch(progress, after_step=after_step if due else None)
         test = state.evaluate()
         report_test(test)
         if state.scheduler is not None:

@@ -8,6 +8,7 @@ a torch.compile wrapper), optimizer, scheduler, GradScaler, history, step count 
 restored from it continues bit for bit.
 """
 
+import dataclasses
 import os
 
 import torch
@@ -15,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from s5utils.training.checkpoint import load_checkpoint, restore_rng_states, rng_states
-from s5utils.training.loop import LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
+from s5utils.training.loop import EpochSoFar, LossFn, evaluate, make_grad_scaler, steps_per_epoch, train_one_epoch
 from s5utils.training.precision import enable_tf32
 from s5utils.training.recipes import Recipe
 from s5utils.training.speed import SpeedOptions, compile_for
@@ -27,7 +28,8 @@ class TrainingState:
     scheduler steps once per epoch (in the loop), batch_scheduler after every batch (OneCycleLR). speed sets
     autocast (a float16 dtype brings a GradScaler), channels_last and torch.compile; max_batches shortens
     every epoch. step counts optimizer steps over the whole run; batch_log holds (step, loss, lr) of each batch
-    of the last epoch trained.
+    of the last epoch trained; partial, the running totals of the epoch under way (EpochSoFar), which a
+    checkpoint taken inside an epoch holds with the train loader's place in its pass.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class TrainingState:
         self.history: list[dict] = []
         self.step = 0
         self.batch_log: list[tuple[int, float, float]] = []
+        self.partial: EpochSoFar | None = None
         self.runner, self.compile_seconds = compile_for(self.model, self.speed, self.device, train_loader, test_loader)
 
     @classmethod
@@ -94,9 +97,21 @@ class TrainingState:
         """The scheduler a checkpoint holds: the epoch one, else the batch one (the recipes use one of them)."""
         return self.scheduler if self.scheduler is not None else self.batch_scheduler
 
-    def train_epoch(self, progress: bool = True) -> dict:
-        """One pass over the training batches (the `Train: Loss=…` bar); returns train_loss and train_acc."""
-        losses: list[tuple[float, float]] = []
+    def train_epoch(self, progress: bool = True, after_step=None) -> dict:
+        """One pass over the training batches (the `Train: Loss=…` bar); returns train_loss and train_acc.
+
+        A state restored from a checkpoint taken inside an epoch finishes that epoch's pass. after_step(state)
+        runs after every optimizer step (RunFolder.checkpoint_if_due saves the epoch so far there).
+        """
+        if self.partial is None or self.partial.epoch != self.epoch + 1:
+            self.partial = EpochSoFar(self.epoch + 1, [group["lr"] for group in self.optimizer.param_groups])
+        so_far = self.partial
+
+        def stepped() -> None:
+            self.step += 1
+            if after_step is not None:
+                after_step(self)
+
         result = train_one_epoch(
             self.runner,
             self.train_loader,
@@ -110,10 +125,11 @@ class TrainingState:
             amp_dtype=self.speed.amp_dtype,
             channels_last=self.speed.channels_last,
             grad_scaler=self.grad_scaler,
-            batch_log=losses,
+            so_far=so_far,
+            after_step=stepped,
         )
-        self.batch_log = [(self.step + i + 1, loss, lr) for i, (loss, lr) in enumerate(losses)]
-        self.step += len(losses)
+        first = self.step - so_far.batches  # the step before the epoch's first, whoever trained its batches
+        self.batch_log = [(first + i + 1, loss, lr) for i, (loss, lr) in enumerate(so_far.batch_log)]
         return result
 
     def evaluate(self, predict=None) -> dict:
@@ -140,7 +156,20 @@ class TrainingState:
             "history": [dict(row) for row in self.history],
             "step": self.step,
             "rng": rng_states(getattr(self.train_loader, "generator", None)),
+            "partial": self._partial_state_dict(),
         }
+
+    def _partial_state_dict(self) -> dict | None:
+        """The epoch under way (its totals and the train loader's place in its pass); None between epochs."""
+        if self.partial is None or self.partial.epoch != self.epoch + 1:
+            return None
+        if not hasattr(self.train_loader, "state_dict"):
+            raise ValueError(
+                f"a checkpoint inside an epoch needs a train loader that can say where it is in its pass "
+                f"(s5utils.TensorLoader: data_path 'tensor'); a {type(self.train_loader).__name__} cannot: "
+                "leave checkpoint_seconds at None to save after each epoch only"
+            )
+        return {**dataclasses.asdict(self.partial), "loader": self.train_loader.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         """Put model, optimizer, scheduler, GradScaler, history, step and every RNG back as state_dict() saved them."""
@@ -154,9 +183,18 @@ class TrainingState:
         # Checkpoints written before the step count was saved: every epoch had the same number of steps.
         self.step = state.get("step", len(self.history) * self.steps_per_epoch)
         restore_rng_states(state["rng"], getattr(self.train_loader, "generator", None))
+        partial = dict(state.get("partial") or {})
+        loader = partial.pop("loader", None)
+        self.partial = EpochSoFar(**partial) if partial else None
+        if self.partial is not None and self.partial.batches < self.steps_per_epoch:
+            self.train_loader.load_state_dict(loader)  # its next pass continues the saved one
 
     def restore(self, path: str | os.PathLike) -> "TrainingState":
         """Continue from a checkpoint file or run folder (s5utils.load_checkpoint); prints where it resumes."""
         self.load_state_dict(load_checkpoint(path))
-        print(f"Resuming after epoch {self.epoch} from {path}", flush=True)
+        if self.partial is None:
+            print(f"Resuming after epoch {self.epoch} from {path}", flush=True)
+        else:
+            where = f"after batch {self.partial.batches} of {self.steps_per_epoch}"
+            print(f"Resuming epoch {self.partial.epoch} {where} from {path}", flush=True)
         return self
