@@ -343,68 +343,61 @@ def test_a_worker_killed_mid_run_retries_the_run_elsewhere_then_fails_it_with_th
     assert sum(k.startswith("seed301") for k in killed) == 2 and sum(k.startswith("seed302") for k in killed) == 1
 
 
-def test_a_run_whose_worker_is_killed_after_epoch_1_continues_from_its_checkpoint(cluster, tmp_path, capsys):
+def sweep_with_one_kill(cluster, tmp_path, capsys, body: str, seed: int, marker: str):
+    """One run of a notebook of body (seed, 2 epochs) on the cluster; the worker process whose kernel leaves the first
+    marker matching `marker` is SIGKILLed. (sweep folder, rows, what it printed, the marker that got a kill)."""
     from distributed import Client
 
     from s5utils.sweep import sweep
 
-    def kill_after_epoch_1():  # the worker process running the kernel that just finished epoch 1
+    def kill_at_marker():  # the marker holds the pid of the worker process running its kernel
         deadline = time.monotonic() + 120
         while not killed and time.monotonic() < deadline:
-            for marker in cluster["markers"].glob("seed201-epoch1-*"):
-                if marker.read_text():
-                    os.kill(int(marker.read_text()), signal.SIGKILL)
-                    killed.append(marker.name)
+            for found in cluster["markers"].glob(marker):
+                if found.read_text():
+                    os.kill(int(found.read_text()), signal.SIGKILL)
+                    killed.append(found.name)
             time.sleep(0.1)
 
     killed = []
-    notebook = write_tiny_notebook(tmp_path / "resumable.ipynb", RESUMABLE_BODY)
-    killer = threading.Thread(target=kill_after_epoch_1)
+    notebook = write_tiny_notebook(tmp_path / "resumable.ipynb", body)
+    killer = threading.Thread(target=kill_at_marker)
     killer.start()
-    with Client(cluster["address"], timeout=30) as client:  # seed 201: 2 s after each epoch
-        folder, rows = sweep({"seed": [201]}, {"epochs": 2}, str(tmp_path / "runs"), notebook, client=client)
+    with Client(cluster["address"], timeout=30) as client:
+        folder, rows = sweep({"seed": [seed]}, {"epochs": 2}, str(tmp_path / "runs"), notebook, client=client)
     killer.join()
-    out = capsys.readouterr().out
-    assert killed, "the run never finished epoch 1"
+    return folder, rows, capsys.readouterr().out, killed
+
+
+def completed_in_two_attempts(folder, rows, killed: list, name: str) -> dict:
+    """Check that the run was killed once and completed its 2 epochs in its second attempt; its manifest."""
+    assert killed, "the marker that triggers the kill never appeared"
     assert [(row["status"], row["attempts"]) for row in rows] == [("completed", 2)]
-    manifest = manifests(folder)["01-seed201"]
+    record = json.loads((folder / name / "metrics.json").read_text())
+    assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
+    return manifests(folder)[name]
+
+
+def test_a_run_whose_worker_is_killed_after_epoch_1_continues_from_its_checkpoint(cluster, tmp_path, capsys):
+    # seed 201: 2 s after each epoch
+    body, marker = RESUMABLE_BODY, "seed201-epoch1-*"
+    folder, rows, out, killed = sweep_with_one_kill(cluster, tmp_path, capsys, body, 201, marker)
+    manifest = completed_in_two_attempts(folder, rows, killed, "01-seed201")
     assert [resumed["after_epoch"] for resumed in manifest["resumed"]] == [1]
     assert "01-seed201: retried with the checkpoint an earlier attempt wrote after epoch 1" in out
     assert f"; 2 attempt(s), worker {manifest['worker']}, resumed after epoch 1" in out
     # Epoch 1 ran once, in the killed worker's kernel; epoch 2 in another kernel.
     kernels = {m.name.split("-")[1]: m.name.split("-")[2] for m in cluster["markers"].glob("seed201-epoch*")}
     assert sorted(kernels) == ["epoch1", "epoch2"] and kernels["epoch1"] != kernels["epoch2"]
-    record = json.loads((folder / "01-seed201" / "metrics.json").read_text())
-    assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
     assert {"model.pt", "checkpoint.pt"} <= {p.name for p in (folder / "01-seed201").iterdir()}
     assert not list(folder.glob(".*"))  # the attempts' folders are gone once the run's folder is written
 
 
 def test_a_run_whose_worker_is_killed_inside_an_epoch_continues_from_its_next_batch(cluster, tmp_path, capsys):
-    from distributed import Client
-
-    from s5utils.sweep import sweep
-
-    def kill_after_step_2():  # the worker process running the kernel that just checkpointed step 2 of 4 in epoch 1
-        deadline = time.monotonic() + 120
-        while not killed and time.monotonic() < deadline:
-            for marker in cluster["markers"].glob("seed202-step2-*"):
-                if marker.read_text():
-                    os.kill(int(marker.read_text()), signal.SIGKILL)
-                    killed.append(marker.name)
-            time.sleep(0.1)
-
-    killed = []
-    notebook = write_tiny_notebook(tmp_path / "inside.ipynb", INSIDE_EPOCH_BODY)
-    killer = threading.Thread(target=kill_after_step_2)
-    killer.start()
-    with Client(cluster["address"], timeout=30) as client:  # seed 202: 2 s after each step
-        folder, rows = sweep({"seed": [202]}, {"epochs": 2}, str(tmp_path / "runs"), notebook, client=client)
-    killer.join()
-    out = capsys.readouterr().out
-    assert killed, "the run never reached step 2"
-    assert [(row["status"], row["attempts"]) for row in rows] == [("completed", 2)]
-    manifest = manifests(folder)["01-seed202"]
+    # seed 202: 2 s after each step; killed after the checkpoint of step 2 of 4 in epoch 1
+    body, marker = INSIDE_EPOCH_BODY, "seed202-step2-*"
+    folder, rows, out, killed = sweep_with_one_kill(cluster, tmp_path, capsys, body, 202, marker)
+    manifest = completed_in_two_attempts(folder, rows, killed, "01-seed202")
     assert [(r["after_epoch"], r["then_batches"]) for r in manifest["resumed"]] == [(0, 2)]
     assert "01-seed202: retried with the checkpoint an earlier attempt wrote in epoch 1 after batch 2" in out
     # Steps 1 and 2 ran once, in the killed worker's kernel; steps 3 to 8 in another kernel.
@@ -412,8 +405,6 @@ def test_a_run_whose_worker_is_killed_inside_an_epoch_continues_from_its_next_ba
     for marker in cluster["markers"].glob("seed202-step*"):
         kernels.setdefault(marker.name.split("-")[2], []).append(int(marker.name.split("-")[1][4:]))
     assert sorted(sorted(steps) for steps in kernels.values()) == [[1, 2], [3, 4, 5, 6, 7, 8]]
-    record = json.loads((folder / "01-seed202" / "metrics.json").read_text())
-    assert [row["epoch"] for row in record["history"]] == [1, 2] and record["status"] == "completed"
 
 
 def test_resume_runs_only_the_runs_a_killed_sweep_did_not_finish(cluster, tmp_path):
