@@ -132,7 +132,7 @@ def test_committed_s5_holds_what_a_person_sees_one_final_bar_per_epoch_and_one_f
     # matrix); the 4,821 stream outputs of bar refreshes were 1.2 MB more.
     assert path.stat().st_size <= 400_000, f"S5.ipynb is {path.stat().st_size:,} bytes: progress frames stored?"
     nb = nbformat.read(path, as_version=4)
-    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch()" in c.source)
+    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch(" in c.source)
     epochs = nb.metadata.get("papermill", {}).get("parameters", {}).get("epochs") or 20
     # Streams merged as Jupyter shows them: about one output per stream, and one figure redrawn in place.
     assert len(training.outputs) <= 100

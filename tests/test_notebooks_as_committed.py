@@ -92,7 +92,7 @@ def test_s5_run_all_shows_the_seed_lines_in_order_and_one_live_figure(executed):
     notebook, nb, _ = executed
     if notebook.name != "S5.ipynb":
         pytest.skip("S5.ipynb's training cell")
-    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch()" in c.source)
+    training = next(c for c in nb.cells if c.cell_type == "code" and "state.train_epoch(" in c.source)
     text = stream_text(training)
     assert re.search(
         r"^Precision: \S+: .+\nAdjusting learning rate of group 0 to 1\.0000e-02\.\nEpoch 1\n"
