@@ -14,7 +14,7 @@ from s5utils.compat import refuses_module_at
 from s5utils.config import TrainConfig
 from s5utils.runs.records import RunClock, RunRecorder, claim_run_dir
 from s5utils.runs.tensorboard_log import TensorBoardLogger
-from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, CheckpointError, load_checkpoint
+from s5utils.training.checkpoint import CHECKPOINT_NAME, Checkpointer, checkpoint_progress, load_checkpoint
 from s5utils.training.loop import NonFiniteLossError
 
 
@@ -53,8 +53,8 @@ class RunFolder:
         self.state = None  # the TrainingState, from the first epoch on
         self.saved_at = time.monotonic()  # when the last checkpoint was written (or this folder opened)
         self.saved_inside: tuple[int, int] | None = None  # (epoch, batches) of the last checkpoint inside an epoch
-        # Where the checkpoint this run continues from stopped inside an epoch: metrics.json's "resumed" says so.
-        self.resumed_inside = resumed_inside(self.run_dir) if resume else None
+        # Batches into an epoch where the checkpoint this run continues from stopped: metrics.json's "resumed" says so.
+        self.resumed_batches = checkpoint_progress(self.run_dir)[1] if resume else 0
 
     @property
     def record(self) -> dict:
@@ -68,8 +68,8 @@ class RunFolder:
         self.recorder = RunRecorder(
             self.run_dir, self.config.to_dict(), state.device, history=earlier, started=self.clock
         )
-        if self.resumed_inside is not None:
-            self.record["resumed"][-1]["then_batches"] = self.resumed_inside[1]
+        if self.resumed_batches:
+            self.record["resumed"][-1]["then_batches"] = self.resumed_batches
         self.record["speed"] = {**state.speed.record(), "compile_seconds": state.compile_seconds}
         # Which class the weights fit, so `python -m s5utils app` can rebuild the model (older runs: Net).
         self.record["model"] = {"class": type(state.model).__name__, "module": type(state.model).__module__}
@@ -142,15 +142,6 @@ class RunFolder:
         finally:
             self.tensorboard.close()
         return False  # the exception, if any, goes on
-
-
-def resumed_inside(run_dir: Path) -> tuple[int, int] | None:
-    """(epoch, batches) where the run folder's checkpoint stopped inside an epoch; None between epochs or if none."""
-    try:
-        partial = load_checkpoint(run_dir).get("partial")
-    except CheckpointError:
-        return None
-    return (partial["epoch"], partial["batches"]) if partial else None
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from pathlib import Path
 from s5utils.notebooks.execute import execute_notebook
 from s5utils.sweep.cluster import threads_per_run
 from s5utils.sweep.watch import where
-from s5utils.training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from s5utils.training.checkpoint import CHECKPOINT_NAME, checkpoint_progress
 
 EVENT_TOPIC = "s5utils-sweep"
 # A kernel that never got going (papermill's ZMQ port race, a slow start under load) is worth another try;
@@ -122,16 +122,6 @@ def new_attempt(sweep_dir: str | os.PathLike | None, name: str) -> Path | None:
         return None
 
 
-def checkpoint_progress(folder: Path) -> tuple[int, int]:
-    """(finished epochs, batches of the next one) the folder's checkpoint holds; (0, 0) without a readable one."""
-    try:
-        saved = load_checkpoint(folder / CHECKPOINT_NAME)
-    except CheckpointError:  # none: that attempt never checkpointed
-        return 0, 0
-    partial = saved.get("partial")  # a checkpoint inside an epoch (checkpoint_seconds)
-    return saved["epoch"], partial["batches"] if partial else 0
-
-
 def carry_over(attempt: Path, name: str) -> tuple[int, int] | None:
     """Copy the run folder of the earlier attempt that got furthest (its checkpoint's epoch, then batches into the
     next) into attempt, less its model.pt and executed notebook; returns that progress, None when no earlier
@@ -140,7 +130,7 @@ def carry_over(attempt: Path, name: str) -> tuple[int, int] | None:
     for folder in attempt_folders(attempt.parent, name):
         if folder == attempt:
             continue
-        if (saved := checkpoint_progress(folder)) > progress:
+        if (saved := checkpoint_progress(folder / CHECKPOINT_NAME)) > progress:
             furthest, progress = folder, saved
     if furthest is None:
         return None

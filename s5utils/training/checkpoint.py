@@ -134,6 +134,16 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return state
 
 
+def checkpoint_progress(path: str | os.PathLike) -> tuple[int, int]:
+    """(finished epochs, batches of the next one) a checkpoint or run folder holds; (0, 0) without a usable one."""
+    try:
+        saved = load_checkpoint(path)
+    except CheckpointError:
+        return 0, 0
+    partial = saved.get("partial")  # a checkpoint inside an epoch (checkpoint_seconds)
+    return saved["epoch"], partial["batches"] if partial else 0
+
+
 class Checkpointer:
     """A fit() callback: saves the whole TrainingState to path after every epoch."""
 
